@@ -1,0 +1,5 @@
+"""Training of hybrid DNN-HMM acoustic models inside SpeechBrain."""
+
+from sb_rectifier.training.hybrid_brain import HybridBrain
+
+__all__ = ["HybridBrain"]

@@ -1,0 +1,264 @@
+"""``HybridBrain``: frame-level cross-entropy training on senone targets.
+
+Authors
+ * sb_rectifier developers 2026
+"""
+
+import json
+import logging
+import os
+import time
+
+import speechbrain as sb
+import torch
+import torch.nn.functional as F
+from speechbrain.nnet.schedulers import update_learning_rate
+from speechbrain.utils.distributed import if_main_process
+
+from sb_rectifier.data.frame_dataset import FrameDataset
+
+logger = logging.getLogger(__name__)
+
+
+class HybridBrain(sb.Brain):
+    """Trains a frame classifier on pdf (senone) targets from HMM alignments.
+
+    The ``modules`` are ``model`` (flattened context windows -> pdf
+    logits, e.g. :class:`~sb_rectifier.RectifierDNN`) and ``normalizer``
+    (:class:`~sb_rectifier.nnet.GlobalNormalization`, estimated on train
+    only). Datasets are :class:`~sb_rectifier.data.FrameDataset` objects:
+    training draws globally shuffled frame minibatches (seeded, resumable
+    mid-epoch through SpeechBrain's checkpointer), dev and test run over
+    whole utterances in order.
+
+    Per epoch it logs the training loss and the paper's two frame
+    metrics on dev: cross-entropy (nats per frame) and frame accuracy
+    (%), both frame-weighted over the whole dev set. It anneals the
+    learning rate with ``hparams.lr_annealing`` (e.g. SpeechBrain's
+    ``NewBobScheduler``) on dev cross-entropy when given, and keeps the
+    checkpoint with the lowest dev cross-entropy (``min_key="dev_ce"``).
+
+    Loader arguments: for training, ``batch_size`` (frames), ``seed`` and
+    ``drop_last``; for dev/test, ``max_frames`` per minibatch.
+
+    Expected ``hparams``: ``train_logger`` (a SpeechBrain train logger);
+    optional ``lr_annealing``, ``epoch_counter`` and ``metrics_file`` (a
+    JSON file that receives one record per epoch).
+
+    Example
+    -------
+    >>> from sb_rectifier.data import FrameDataset, FrameStore
+    >>> from sb_rectifier.lobes import RectifierDNN
+    >>> from sb_rectifier.nnet import GlobalNormalization
+    >>> store = FrameStore(
+    ...     torch.randn(40, 3), [0, 20, 40], ["a", "b"], torch.randint(0, 4, (40,))
+    ... )
+    >>> data = FrameDataset(store, left=1, right=1)
+    >>> modules = {
+    ...     "model": RectifierDNN(input_size=9, num_layers=2, neurons=8, n_pdfs=4),
+    ...     "normalizer": GlobalNormalization(3).fit(store.feats),
+    ... }
+    >>> log = getfixture("tmpdir").join("log.txt").strpath
+    >>> brain = HybridBrain(
+    ...     modules,
+    ...     lambda p: torch.optim.SGD(p, lr=0.1),
+    ...     hparams={"train_logger": sb.utils.train_logger.FileTrainLogger(log)},
+    ...     run_opts={"device": "cpu", "noprogressbar": True},
+    ... )
+    >>> counter = sb.utils.epoch_loop.EpochCounter(1)
+    >>> brain.fit(counter, data, data, train_loader_kwargs={"batch_size": 16})
+    >>> sorted(brain.last_valid_stats)
+    ['ce', 'frame_acc']
+    """
+
+    def make_dataloader(
+        self, dataset, stage, ckpt_prefix="dataloader-", **loader_kwargs
+    ):
+        """Builds frame loaders for :class:`FrameDataset`; see ``sb.Brain``.
+
+        Arguments
+        ---------
+        dataset : FrameDataset or Dataset
+            The data.
+        stage : speechbrain.Stage
+            TRAIN gives shuffled frame minibatches, VALID/TEST utterances.
+        ckpt_prefix : str or None
+            Checkpoint name prefix of the loader.
+        **loader_kwargs : dict
+            ``batch_size``/``seed``/``drop_last`` (TRAIN) or
+            ``max_frames`` (VALID/TEST); the rest goes to the DataLoader.
+
+        Returns
+        -------
+        torch.utils.data.DataLoader
+            The loader.
+        """
+        if isinstance(dataset, FrameDataset):
+            if stage == sb.Stage.TRAIN:
+                frame_kwargs = dataset.train_loader_kwargs(
+                    batch_size=loader_kwargs.pop("batch_size", 256),
+                    seed=loader_kwargs.pop("seed", 0),
+                    drop_last=loader_kwargs.pop("drop_last", False),
+                )
+                # SpeechBrain sets the epoch on it, and wraps it for DDP.
+                self.train_sampler = frame_kwargs["sampler"]
+            else:
+                frame_kwargs = dataset.eval_loader_kwargs(
+                    max_frames=loader_kwargs.pop("max_frames", 20000)
+                )
+                loader_kwargs.pop("batch_size", None)
+            loader_kwargs.pop("shuffle", None)
+            loader_kwargs.update(frame_kwargs)
+        return super().make_dataloader(
+            dataset, stage, ckpt_prefix=ckpt_prefix, **loader_kwargs
+        )
+
+    def compute_forward(self, batch, stage):
+        """Pdf logits of a minibatch of context windows.
+
+        Arguments
+        ---------
+        batch : FrameBatch
+            ``feats`` is ``[batch, window, feat_dim]``.
+        stage : speechbrain.Stage
+            Unused.
+
+        Returns
+        -------
+        torch.Tensor
+            ``[batch, n_pdfs]`` logits.
+        """
+        batch = batch.to(self.device)
+        feats = self.modules.normalizer(batch.feats)
+        return self.modules.model(feats.flatten(1))
+
+    def compute_objectives(self, predictions, batch, stage):
+        """Frame cross-entropy; accumulates dev/test frame metrics.
+
+        Arguments
+        ---------
+        predictions : torch.Tensor
+            ``[batch, n_pdfs]`` logits.
+        batch : FrameBatch
+            ``targets`` holds the pdf ids.
+        stage : speechbrain.Stage
+            The stage.
+
+        Returns
+        -------
+        torch.Tensor
+            Mean cross-entropy over the minibatch's frames.
+        """
+        if batch.targets is None:
+            raise ValueError(
+                f"{stage.name}: this data has no alignments, so no frame "
+                "cross-entropy can be computed"
+            )
+        logits = predictions.float()
+        if stage == sb.Stage.TRAIN:
+            return F.cross_entropy(logits, batch.targets)
+        ce_sum = F.cross_entropy(logits, batch.targets, reduction="sum")
+        with torch.no_grad():
+            self._ce_sum += ce_sum.detach()
+            self._correct += (logits.argmax(-1) == batch.targets).sum()
+            self._frames += batch.targets.numel()
+        return ce_sum / batch.targets.numel()
+
+    def on_stage_start(self, stage, epoch=None):
+        """Resets the frame-metric accumulators.
+
+        Arguments
+        ---------
+        stage : speechbrain.Stage
+            The stage.
+        epoch : int, optional
+            The epoch.
+        """
+        self._ce_sum = torch.zeros((), device=self.device, dtype=torch.float64)
+        self._correct = torch.zeros((), device=self.device, dtype=torch.long)
+        self._frames = 0
+        self._stage_start = time.time()
+
+    def frame_metrics(self):
+        """Frame-weighted cross-entropy and accuracy of the finished stage.
+
+        Returns
+        -------
+        dict
+            ``ce`` (nats per frame) and ``frame_acc`` (%).
+        """
+        frames = max(self._frames, 1)
+        return {
+            "ce": float(self._ce_sum) / frames,
+            "frame_acc": 100.0 * float(self._correct) / frames,
+        }
+
+    def on_stage_end(self, stage, stage_loss, epoch=None):
+        """Logs, anneals the learning rate and checkpoints.
+
+        Arguments
+        ---------
+        stage : speechbrain.Stage
+            The stage.
+        stage_loss : float
+            Average loss of the stage.
+        epoch : int, optional
+            The epoch.
+        """
+        elapsed = time.time() - self._stage_start
+        if stage == sb.Stage.TRAIN:
+            self.train_stats = {"loss": stage_loss}
+            self._train_time = elapsed
+            return
+        stats = self.frame_metrics()
+        if stage == sb.Stage.VALID:
+            self.last_valid_stats = stats
+            lr = self.optimizer.param_groups[0]["lr"]
+            annealing = getattr(self.hparams, "lr_annealing", None)
+            if annealing is not None:
+                lr, new_lr = annealing(stats["ce"])
+                update_learning_rate(self.optimizer, new_lr)
+            self.hparams.train_logger.log_stats(
+                {"epoch": epoch, "lr": lr},
+                train_stats=getattr(self, "train_stats", None),
+                valid_stats=stats,
+            )
+            self._record_epoch(epoch, lr, stats)
+            if self.checkpointer is not None:
+                self.checkpointer.save_and_keep_only(
+                    meta={"dev_ce": stats["ce"], "dev_frame_acc": stats["frame_acc"]},
+                    min_keys=["dev_ce"],
+                )
+        else:
+            self.last_test_stats = stats
+            counter = getattr(self.hparams, "epoch_counter", None)
+            self.hparams.train_logger.log_stats(
+                {"Epoch loaded": counter.current if counter else None},
+                test_stats=stats,
+            )
+
+    def _record_epoch(self, epoch, lr, stats):
+        """Appends (or replaces) this epoch's record in the metrics file."""
+        path = getattr(self.hparams, "metrics_file", None)
+        if path is None or not if_main_process():
+            return
+        records = []
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as fin:
+                records = [r for r in json.load(fin) if r["epoch"] != epoch]
+        train_loss = getattr(self, "train_stats", {}).get("loss")
+        records.append(
+            {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": train_loss,
+                "dev_ce": stats["ce"],
+                "dev_frame_acc": stats["frame_acc"],
+                "train_seconds": getattr(self, "_train_time", None),
+            }
+        )
+        records.sort(key=lambda r: r["epoch"])
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fout:
+            json.dump(records, fout, indent=2)
+        os.replace(tmp, path)
