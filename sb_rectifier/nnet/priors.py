@@ -33,8 +33,8 @@ class SenonePriors(torch.nn.Module):
     Example
     -------
     >>> priors = SenonePriors(3, floor=0.1).fit(np.array([9, 1, 0]))
-    >>> priors.priors.tolist()
-    [0.8999999761581543, 0.10000000149011612, 0.10000000149011612]
+    >>> [round(p, 4) for p in priors.priors.tolist()]
+    [0.9, 0.1, 0.1]
     """
 
     def __init__(self, num_pdfs, floor=1e-8):
