@@ -135,7 +135,9 @@ def main(argv):
     )
 
     num_pdfs = read_num_pdfs(hparams)
-    run_on_main(prepare_frames, kwargs={"hparams": hparams, "num_pdfs": num_pdfs})
+    run_on_main(
+        prepare_frames, kwargs={"hparams": hparams, "num_pdfs": num_pdfs}
+    )
     datasets, normalizer, priors = dataio_prepare(hparams, num_pdfs)
 
     model = hparams["model"](
@@ -179,7 +181,9 @@ def main(argv):
         summary[f"{split}_ce"] = brain.last_test_stats["ce"]
         summary[f"{split}_frame_acc"] = brain.last_test_stats["frame_acc"]
     if if_main_process():
-        priors_file = os.path.join(hparams["save_folder"], "ali_train_pdf.counts")
+        priors_file = os.path.join(
+            hparams["save_folder"], "ali_train_pdf.counts"
+        )
         priors.write_kaldi_counts(priors_file)
         summary.update(
             num_pdfs=num_pdfs,

@@ -77,7 +77,9 @@ def make_store(num_frames, n_pdfs, seed):
     feats = torch.randn(num_frames, FEAT_DIM, generator=gen)
     labels = torch.randint(0, n_pdfs, (num_frames,), generator=gen)
     offsets = list(range(0, num_frames, 300)) + [num_frames]
-    return FrameStore(feats, offsets, [f"u{i}" for i in range(len(offsets) - 1)], labels)
+    return FrameStore(
+        feats, offsets, [f"u{i}" for i in range(len(offsets) - 1)], labels
+    )
 
 
 def frames_per_second(stamps, warmup):
@@ -91,12 +93,18 @@ def run_bare(size, store, args, device):
     """The hand-written loop; returns frames/s."""
     model = make_model(size, args.seed).to(device)
     normalizer = GlobalNormalization(FEAT_DIM).fit(store.feats).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=0.01, momentum=0.9, nesterov=True
+    )
     gen = torch.Generator().manual_seed(args.seed)
     batches = []
     for _ in range(4):  # a few distinct minibatches, reused cyclically
-        idx = torch.randint(0, store.num_frames, (args.batch_size,), generator=gen)
-        x = normalizer(store.gather(idx, CONTEXT, CONTEXT).to(device)).flatten(1)
+        idx = torch.randint(
+            0, store.num_frames, (args.batch_size,), generator=gen
+        )
+        x = normalizer(store.gather(idx, CONTEXT, CONTEXT).to(device)).flatten(
+            1
+        )
         batches.append((x, store.labels[idx].to(device)))
     stamps = []
     model.train()
@@ -117,10 +125,14 @@ def run_brain(size, store, args, device):
     model = make_model(size, args.seed)
     normalizer = GlobalNormalization(FEAT_DIM).fit(store.feats)
     with tempfile.TemporaryDirectory() as tmp:
-        logger = sb.utils.train_logger.FileTrainLogger(os.path.join(tmp, "log.txt"))
+        logger = sb.utils.train_logger.FileTrainLogger(
+            os.path.join(tmp, "log.txt")
+        )
         brain = TimedBrain(
             modules={"model": model, "normalizer": normalizer},
-            opt_class=lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True),
+            opt_class=lambda p: torch.optim.SGD(
+                p, lr=0.01, momentum=0.9, nesterov=True
+            ),
             hparams={"train_logger": logger},
             run_opts={"device": device, "noprogressbar": True},
         )
@@ -130,7 +142,10 @@ def run_brain(size, store, args, device):
         brain.fit(
             sb.utils.epoch_loop.EpochCounter(1),
             data,
-            train_loader_kwargs={"batch_size": args.batch_size, "seed": args.seed},
+            train_loader_kwargs={
+                "batch_size": args.batch_size,
+                "seed": args.seed,
+            },
             progressbar=False,
         )
         stamps = brain.stamps[:steps]
@@ -164,7 +179,9 @@ def machine_description(device):
 def main():
     """Runs the benchmark and prints a table (and JSON with --json)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument(
+        "--sizes", nargs="+", default=list(SIZES), choices=list(SIZES)
+    )
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=2)
@@ -208,7 +225,11 @@ def main():
         )
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fout:
-            json.dump({"machine": machine, "args": vars(args), "results": results}, fout, indent=2)
+            json.dump(
+                {"machine": machine, "args": vars(args), "results": results},
+                fout,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

@@ -67,14 +67,22 @@ def resolve_hparams_file(hparams_file, overrides=None):
     Example
     -------
     >>> tmp = getfixture("tmpdir")
-    >>> _ = tmp.join("base.yaml").write("activation: !PLACEHOLDER\\nlayers: 2\\n")
-    >>> _ = tmp.join("relu.yaml").write("extends: base.yaml\\nactivation: relu\\n")
-    >>> base, merged = resolve_hparams_file(tmp.join("relu.yaml").strpath, "layers: 3")
+    >>> _ = tmp.join("base.yaml").write(
+    ...     "activation: !PLACEHOLDER\\nlayers: 2\\n"
+    ... )
+    >>> _ = tmp.join("relu.yaml").write(
+    ...     "extends: base.yaml\\nactivation: relu\\n"
+    ... )
+    >>> base, merged = resolve_hparams_file(
+    ...     tmp.join("relu.yaml").strpath, "layers: 3"
+    ... )
     >>> os.path.basename(base), dict(merged)
     ('base.yaml', {'activation': 'relu', 'layers': 3})
     """
     if not os.path.isfile(hparams_file):
-        raise FileNotFoundError(f"{hparams_file}: hyperparameter file not found")
+        raise FileNotFoundError(
+            f"{hparams_file}: hyperparameter file not found"
+        )
     with open(hparams_file, encoding="utf-8") as fin:
         top = _read_yaml(fin.read(), hparams_file)
     if isinstance(overrides, str):
@@ -83,7 +91,8 @@ def resolve_hparams_file(hparams_file, overrides=None):
     if not isinstance(top, dict) or EXTENDS_KEY not in top:
         return hparams_file, overrides
     base_file = os.path.join(
-        os.path.dirname(os.path.abspath(hparams_file)), str(top.pop(EXTENDS_KEY))
+        os.path.dirname(os.path.abspath(hparams_file)),
+        str(top.pop(EXTENDS_KEY)),
     )
     if not os.path.isfile(base_file):
         raise FileNotFoundError(

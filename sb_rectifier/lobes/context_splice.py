@@ -198,7 +198,7 @@ class ContextSplice(torch.nn.Module):
                 )
             abs_len = torch.round(lengths * time).long().clamp(0, time)
 
-        # [batch, time, window]; clamp(max=...) keeps empty utterances valid.
+        # [batch, time, window]; clamp(min=1) keeps empty utterances valid.
         end = abs_len.clamp(min=1).unsqueeze(1)
         idx = context_indices(t.unsqueeze(0), 0, end, self.left, self.right)
         idx = idx.reshape(batch, time * self.window, 1).expand(-1, -1, feat)

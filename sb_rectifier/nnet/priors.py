@@ -53,7 +53,9 @@ class SenonePriors(torch.nn.Module):
     @property
     def num_floored(self):
         """How many pdfs sit at the floor."""
-        return int((self.counts.double() / self.counts.sum() < self.floor).sum())
+        return int(
+            (self.counts.double() / self.counts.sum() < self.floor).sum()
+        )
 
     def fit(self, counts):
         """Sets the priors from per-pdf frame counts.

@@ -51,18 +51,25 @@ class HybridBrain(sb.Brain):
     >>> from sb_rectifier.lobes import RectifierDNN
     >>> from sb_rectifier.nnet import GlobalNormalization
     >>> store = FrameStore(
-    ...     torch.randn(40, 3), [0, 20, 40], ["a", "b"], torch.randint(0, 4, (40,))
+    ...     torch.randn(40, 3),
+    ...     [0, 20, 40],
+    ...     ["a", "b"],
+    ...     torch.randint(0, 4, (40,)),
     ... )
     >>> data = FrameDataset(store, left=1, right=1)
     >>> modules = {
-    ...     "model": RectifierDNN(input_size=9, num_layers=2, neurons=8, n_pdfs=4),
+    ...     "model": RectifierDNN(
+    ...         input_size=9, num_layers=2, neurons=8, n_pdfs=4
+    ...     ),
     ...     "normalizer": GlobalNormalization(3).fit(store.feats),
     ... }
     >>> log = getfixture("tmpdir").join("log.txt").strpath
     >>> brain = HybridBrain(
     ...     modules,
     ...     lambda p: torch.optim.SGD(p, lr=0.1),
-    ...     hparams={"train_logger": sb.utils.train_logger.FileTrainLogger(log)},
+    ...     hparams={
+    ...         "train_logger": sb.utils.train_logger.FileTrainLogger(log)
+    ...     },
     ...     run_opts={"device": "cpu", "noprogressbar": True},
     ... )
     >>> counter = sb.utils.epoch_loop.EpochCounter(1)
@@ -226,7 +233,10 @@ class HybridBrain(sb.Brain):
             self._record_epoch(epoch, lr, stats)
             if self.checkpointer is not None:
                 self.checkpointer.save_and_keep_only(
-                    meta={"dev_ce": stats["ce"], "dev_frame_acc": stats["frame_acc"]},
+                    meta={
+                        "dev_ce": stats["ce"],
+                        "dev_frame_acc": stats["frame_acc"],
+                    },
                     min_keys=["dev_ce"],
                 )
         else:

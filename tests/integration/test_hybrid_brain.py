@@ -31,23 +31,35 @@ def _store(num_utts=20, frames=37, feat_dim=4, n_pdfs=5, seed=0):
     gen = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, n_pdfs, (num_utts * frames,), generator=gen)
     means = torch.randn(n_pdfs, feat_dim, generator=gen) * 2
-    feats = means[labels] + 0.3 * torch.randn(len(labels), feat_dim, generator=gen)
+    feats = means[labels] + 0.3 * torch.randn(
+        len(labels), feat_dim, generator=gen
+    )
     offsets = [i * frames for i in range(num_utts + 1)]
-    return FrameStore(feats, offsets, [f"u{i:02d}" for i in range(num_utts)], labels)
+    return FrameStore(
+        feats, offsets, [f"u{i:02d}" for i in range(num_utts)], labels
+    )
 
 
 def _brain(folder, store, run_opts=None, epochs=2):
     torch.manual_seed(0)
-    model = RectifierDNN(input_size=3 * store.feat_dim, num_layers=2, neurons=16, n_pdfs=5)
+    model = RectifierDNN(
+        input_size=3 * store.feat_dim, num_layers=2, neurons=16, n_pdfs=5
+    )
     normalizer = GlobalNormalization(store.feat_dim).fit(store.feats)
     counter = sb.utils.epoch_loop.EpochCounter(epochs)
     checkpointer = sb.utils.checkpoints.Checkpointer(
         os.path.join(folder, "save"),
-        recoverables={"model": model, "normalizer": normalizer, "counter": counter},
+        recoverables={
+            "model": model,
+            "normalizer": normalizer,
+            "counter": counter,
+        },
     )
     brain = RecordingBrain(
         modules={"model": model, "normalizer": normalizer},
-        opt_class=lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+        opt_class=lambda p: torch.optim.SGD(
+            p, lr=0.05, momentum=0.9, nesterov=True
+        ),
         hparams={
             "train_logger": sb.utils.train_logger.FileTrainLogger(
                 os.path.join(folder, "log.txt")
@@ -78,7 +90,9 @@ def test_trains_and_reports_frame_weighted_metrics(tmp_path):
     # The frame metrics equal a direct, whole-set computation.
     model, norm = brain.modules.model, brain.modules.normalizer
     with torch.no_grad():
-        logits = model(norm(store.gather(torch.arange(store.num_frames), 1, 1)).flatten(1))
+        logits = model(
+            norm(store.gather(torch.arange(store.num_frames), 1, 1)).flatten(1)
+        )
     ce = torch.nn.functional.cross_entropy(logits, store.labels).item()
     acc = 100.0 * (logits.argmax(-1) == store.labels).float().mean().item()
     assert stats["ce"] == pytest.approx(ce, rel=1e-4)
@@ -109,7 +123,7 @@ def test_interrupted_epoch_resumes_where_it_stopped(tmp_path):
     # The last checkpoint was after step 8 of epoch 2: the resumed run sees
     # exactly the reference's remaining minibatches, in the same order ...
     assert len(resumed.seen) == steps - 8
-    for got, want in zip(resumed.seen, ref.seen[steps + 8 :]):
+    for got, want in zip(resumed.seen, ref.seen[steps + 8 :], strict=True):
         assert torch.equal(got, want)
     # ... and ends with the same weights as the uninterrupted run.
     ref_state = ref.modules.model.state_dict()
@@ -119,7 +133,9 @@ def test_interrupted_epoch_resumes_where_it_stopped(tmp_path):
 
 def test_bf16_precision_trains(tmp_path):
     store = _store()
-    brain, counter = _brain(str(tmp_path), store, {"precision": "bf16"}, epochs=2)
+    brain, counter = _brain(
+        str(tmp_path), store, {"precision": "bf16"}, epochs=2
+    )
     _fit(brain, counter, store)
     assert brain.last_valid_stats["frame_acc"] > 60.0
 

@@ -123,10 +123,16 @@ def test_padded_batch_never_sees_padding_or_other_utterances():
 
 
 def test_relative_lengths_are_rounded():
-    # 0.33 * 3 = 0.99 -> actual length 1: frame 1 and 2 are padding.
-    x = torch.tensor([[[1.0], [5.0], [7.0]]])
-    out = ContextSplice(1, 1)(x, torch.tensor([0.33]))
-    expected = torch.tensor([[[1.0, 1.0, 1.0], [0, 0, 0], [0, 0, 0]]])
+    # T=3: 0.35 * 3 = 1.05 -> 1 frame (not ceil); 0.9 * 3 = 2.7 -> 3 (not
+    # floor).
+    x = torch.tensor([[[1.0], [5.0], [7.0]], [[2.0], [4.0], [6.0]]])
+    out = ContextSplice(1, 1)(x, torch.tensor([0.35, 0.9]))
+    expected = torch.tensor(
+        [
+            [[1.0, 1.0, 1.0], [0, 0, 0], [0, 0, 0]],
+            [[2.0, 2.0, 4.0], [2.0, 4.0, 6.0], [4.0, 6.0, 6.0]],
+        ]
+    )
     assert torch.equal(out, expected)
 
 
@@ -200,3 +206,18 @@ def test_gradient_counts_frame_uses():
     ContextSplice(left=2, right=0)(x).sum().backward()
     uses = torch.tensor([6.0, 3.0, 3.0, 2.0, 1.0])
     assert torch.equal(x.grad, uses.view(1, 5, 1).expand(1, 5, 2))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_runs_on_cuda_like_on_cpu():
+    torch.manual_seed(0)
+    x = torch.randn(2, 9, 3)
+    lengths = torch.tensor([1.0, 0.5])
+    splice = ContextSplice(2, 3)
+    expected = splice(x, lengths)
+    got = splice(x.cuda(), lengths.cuda())
+    assert got.device.type == "cuda"
+    assert torch.equal(got.cpu(), expected)
+    frame_idx = torch.arange(9).cuda()
+    idx = context_indices(frame_idx, frame_idx * 0, frame_idx * 0 + 9, 2, 3)
+    assert idx.device.type == "cuda"

@@ -31,7 +31,9 @@ def _write_store(folder, lengths, feat_dim=3, seed=0):
 def test_store_round_trip(tmp_path, mmap):
     utts = _write_store(str(tmp_path / "s"), [5, 1, 9])
     store = FrameStore.load(str(tmp_path / "s"), mmap=mmap)
-    assert store.num_frames == 15 and store.num_utts == 3 and store.feat_dim == 3
+    assert (
+        store.num_frames == 15 and store.num_utts == 3 and store.feat_dim == 3
+    )
     assert store.utt_ids == ["u0", "u1", "u2"]
     for i, (feats, labels) in enumerate(utts.values()):
         got_feats, got_labels = store.utterance(i)
@@ -43,7 +45,10 @@ def test_gather_stays_inside_utterances(tmp_path):
     # Utterance u has frames valued 100*u + t: any leak is visible.
     lengths = [4, 1, 6]
     feats = torch.cat(
-        [100.0 * u + torch.arange(n, dtype=torch.float32) for u, n in enumerate(lengths)]
+        [
+            100.0 * u + torch.arange(n, dtype=torch.float32)
+            for u, n in enumerate(lengths)
+        ]
     ).unsqueeze(1)
     store = FrameStore(feats, [0, 4, 5, 11], ["a", "b", "c"])
     windows = store.gather(torch.arange(11), left=2, right=2).squeeze(-1)
@@ -53,7 +58,8 @@ def test_gather_stays_inside_utterances(tmp_path):
         end = int(store.offsets[utt + 1])
         t = frame - start
         expected = [
-            100.0 * utt + min(max(t + k, 0), end - start - 1) for k in range(-2, 3)
+            100.0 * utt + min(max(t + k, 0), end - start - 1)
+            for k in range(-2, 3)
         ]
         assert window == expected
 
@@ -98,7 +104,10 @@ def test_shuffle_sampler_reproducible_and_epoch_dependent():
 def test_shuffle_sampler_lengths():
     assert len(FrameShuffleSampler(10, 4)) == 3
     assert len(FrameShuffleSampler(10, 4, drop_last=True)) == 2
-    assert [len(b) for b in FrameShuffleSampler(10, 4, drop_last=True)] == [4, 4]
+    assert [len(b) for b in FrameShuffleSampler(10, 4, drop_last=True)] == [
+        4,
+        4,
+    ]
     with pytest.raises(ValueError):
         FrameShuffleSampler(10, 0)
 

@@ -8,10 +8,16 @@ from sb_rectifier.nnet import GlobalNormalization, SenonePriors
 
 
 def test_normalization_matches_numpy_in_chunks():
-    x = torch.randn(1000, 5, dtype=torch.float64) * torch.tensor([1, 2, 3, 4, 5]) + 7
+    x = (
+        torch.randn(1000, 5, dtype=torch.float64)
+        * torch.tensor([1, 2, 3, 4, 5])
+        + 7
+    )
     norm = GlobalNormalization(5).fit(x.float(), chunk_frames=97)
     np.testing.assert_allclose(norm.mean.numpy(), x.mean(0).numpy(), rtol=1e-5)
-    np.testing.assert_allclose(norm.std.numpy(), x.std(0, unbiased=False).numpy(), rtol=1e-4)
+    np.testing.assert_allclose(
+        norm.std.numpy(), x.std(0, unbiased=False).numpy(), rtol=1e-4
+    )
     y = norm(x.float())
     np.testing.assert_allclose(y.mean(0).numpy(), 0.0, atol=1e-4)
     np.testing.assert_allclose(y.std(0, unbiased=False).numpy(), 1.0, atol=1e-4)
@@ -25,7 +31,9 @@ def test_normalization_is_saved_in_state_dict_and_floors_constant_dims():
     assert norm.std[1] == pytest.approx(1e-5)
     other = GlobalNormalization(2)
     other.load_state_dict(norm.state_dict())
-    assert torch.equal(other.mean, norm.mean) and torch.equal(other.std, norm.std)
+    assert torch.equal(other.mean, norm.mean) and torch.equal(
+        other.std, norm.std
+    )
 
 
 def test_normalization_rejects_nan():

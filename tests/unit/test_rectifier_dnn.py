@@ -295,7 +295,9 @@ def test_hidden_activations_are_before_dropout():
     torch.manual_seed(0)
     model = small(dropout=0.9, activation="relu").train()
     x = torch.randn(50, 12)
-    first = model.hidden_activations(x)[0]
+    hidden = model.hidden_activations(x)
+    assert len(hidden) == model.num_layers == 3
+    first = hidden[0]
     # Dropout zeros ~90% and rescales; the recorded unit output does not.
     block = model.layers[0]
     torch.testing.assert_close(first, torch.relu(block.linear(x)))

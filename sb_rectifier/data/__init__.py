@@ -1,0 +1,14 @@
+"""Frame-level data for hybrid training: stores, samplers, Kaldi assembly."""
+
+from sb_rectifier.data.frame_dataset import FrameBatch, FrameDataset
+from sb_rectifier.data.frame_store import FrameStore, FrameStoreWriter
+from sb_rectifier.data.samplers import FrameShuffleSampler, UtteranceSampler
+
+__all__ = [
+    "FrameBatch",
+    "FrameDataset",
+    "FrameShuffleSampler",
+    "FrameStore",
+    "FrameStoreWriter",
+    "UtteranceSampler",
+]
