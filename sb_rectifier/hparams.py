@@ -9,7 +9,8 @@ from the others (the hidden unit) and names its base::
 The base file is then loaded with HyperPyYAML, with the extending file's
 keys and the command-line overrides applied on top (command line last).
 Every overridden key must exist in the base: a typo is an error naming
-the key and the file, never a silently ignored setting. A file without
+the key and the file, never a silently ignored setting. (A mapping that is
+empty in the base, such as ``activation_kwargs: {}``, is free-form.) A file without
 ``extends:`` is loaded as plain HyperPyYAML.
 
 Authors
@@ -42,9 +43,11 @@ def _merge(base, update, source, path=""):
                 f"{source}: unknown hyperparameter '{path}{key}' "
                 f"(not in the base YAML; known keys: {known})"
             )
-        if isinstance(value, dict) and isinstance(base[key], dict):
+        if isinstance(value, dict) and isinstance(base[key], dict) and base[key]:
             _merge(base[key], value, source, f"{path}{key}.")
         else:
+            # A scalar, or a free-form mapping that is empty in the base
+            # (e.g. activation_kwargs: {}), is replaced as a whole.
             base[key] = value
 
 

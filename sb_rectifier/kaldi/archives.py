@@ -238,21 +238,41 @@ def _parse_text_ints(line, name, key):
                 f"{name}: utterance '{key}': '[' without a closing ']'"
             )
         tokens = tokens[1:-1]
-    values = np.empty(len(tokens), dtype=np.int32)
-    for i, token in enumerate(tokens):
+    try:
+        values = np.array(tokens, dtype=np.int64)
+    except (ValueError, OverflowError):
+        for token in tokens:
+            try:
+                int(token)
+            except ValueError:
+                raise ValueError(
+                    f"{name}: utterance '{key}': non-integer value "
+                    f"'{token}' in integer-vector archive"
+                ) from None
+        raise ValueError(
+            f"{name}: utterance '{key}': value does not fit int32"
+        ) from None
+    if values.size and (values.min() < _INT32_MIN or values.max() > _INT32_MAX):
+        raise ValueError(f"{name}: utterance '{key}': value does not fit int32")
+    return values.astype(np.int32)
+
+
+def _read_value(fd, name, key):
+    """Reads one int-vector value (binary or text) at the current position."""
+    start = fd.tell()
+    if fd.read(2) == b"\0B":
+        fd.seek(start)
         try:
-            value = int(token)
-        except ValueError:
+            array = read_kaldi(fd)
+        except Exception as err:  # kaldiio asserts / struct errors
             raise ValueError(
-                f"{name}: utterance '{key}': non-integer value '{token}' "
-                "in integer-vector archive"
-            ) from None
-        if not _INT32_MIN <= value <= _INT32_MAX:
-            raise ValueError(
-                f"{name}: utterance '{key}': value {value} does not fit int32"
-            )
-        values[i] = value
-    return values
+                f"{name}: utterance '{key}': corrupt or truncated binary "
+                f"entry ({type(err).__name__}: {err})"
+            ) from err
+        return _check_int_array(array, name, key)
+    fd.seek(start)
+    line = fd.readline().decode("utf-8", errors="replace")
+    return _parse_text_ints(line, name, key)
 
 
 def _iter_archive(data, name):
@@ -262,44 +282,52 @@ def _iter_archive(data, name):
         key = _read_key(fd, name)
         if key is None:
             return
-        start = fd.tell()
-        if fd.read(2) == b"\0B":
-            fd.seek(start)
-            try:
-                array = read_kaldi(fd)
-            except Exception as err:  # kaldiio asserts / struct errors
-                raise ValueError(
-                    f"{name}: utterance '{key}': corrupt or truncated binary "
-                    f"entry ({type(err).__name__}: {err})"
-                ) from err
-            yield key, _check_int_array(array, name, key)
-        else:
-            fd.seek(start)
-            line = fd.readline().decode("utf-8", errors="replace")
-            yield key, _parse_text_ints(line, name, key)
+        yield key, _read_value(fd, name, key)
 
 
 def _iter_scp(target, spec):
-    if not (target == "-" or _is_pipe(target) or os.path.isfile(target)):
+    """Yields (key, int32 vector) for the entries of a Kaldi scp file.
+
+    Each entry is ``key path:offset`` (a value inside an archive), ``key
+    path`` (a file holding one value) or ``key command |``.
+    """
+    if target == "-" or _is_pipe(target):
+        lines = _read_source_bytes(target, spec).decode("utf-8").splitlines()
+    elif not os.path.isfile(target):
         raise FileNotFoundError(
             f"{target}: script file (scp) not found (from '{spec}')"
         )
-    last = None
-    generator = kaldiio.load_scp_sequential(target)
-    while True:
-        try:
-            key, array = next(generator)
-        except StopIteration:
-            return
-        except FileNotFoundError as err:
-            raise FileNotFoundError(
-                f"{target}: entry after '{last}': {err}"
-            ) from err
-        except Exception as err:
-            where = f"entry after '{last}'" if last else "first entry"
-            raise ValueError(f"{target}: {where}: {err}") from err
-        last = key
-        yield key, _check_int_array(array, target, key)
+    else:
+        with open(target, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    cache = {}
+    for number, line in enumerate(lines, 1):
+        parts = line.strip().split(None, 1)
+        if len(parts) != 2:
+            raise ValueError(
+                f"{target}: line {number}: expected 'key rxfilename', got "
+                f"{line!r}"
+            )
+        key, rxfile = parts[0], parts[1].strip()
+        match = re.fullmatch(r"(.+):(\d+)", rxfile)
+        if _is_pipe(rxfile) or match is None:
+            name = f"{rxfile} (line {number} of {target})"
+            data = _maybe_gunzip(_read_source_bytes(rxfile, spec), name)
+            yield key, _read_value(io.BytesIO(data), name, key)
+            continue
+        path, offset = match.group(1), int(match.group(2))
+        if path not in cache:
+            cache.clear()
+            if not os.path.isfile(path):
+                raise FileNotFoundError(
+                    f"{target}: line {number}: utterance '{key}': archive "
+                    f"{path} not found"
+                )
+            with open(path, "rb") as f:
+                cache[path] = io.BytesIO(f.read())
+        fd = cache[path]
+        fd.seek(offset)
+        yield key, _read_value(fd, f"{path} (offset {offset})", key)
 
 
 def read_int_vectors(rspecifier):
@@ -367,9 +395,7 @@ def _as_int32_vector(values, key, name):
             f"{array.dtype} array of shape {array.shape}"
         )
     if array.size and (array.min() < _INT32_MIN or array.max() > _INT32_MAX):
-        raise ValueError(
-            f"{name}: utterance '{key}': values do not fit int32"
-        )
+        raise ValueError(f"{name}: utterance '{key}': values do not fit int32")
     return array.astype(np.int32)
 
 
@@ -453,16 +479,30 @@ def write_int_vectors(wspecifier, items, text=False):
                 )
             first, second = target.split(",", 1)
             ark_first = options.index("ark") < options.index("scp")
-            ark_path, scp_path = (first, second) if ark_first else (second, first)
+            ark_path, scp_path = (
+                (first, second) if ark_first else (second, first)
+            )
         else:
             ark_path = target
     if scp_path is not None and (ark_path == "-" or _is_pipe(ark_path)):
         raise ValueError(f"'{spec}': an scp needs the ark to be a plain file")
 
     if ark_path == "-":
-        sys.stdout.flush()
-        out = sys.stdout.buffer
         count = 0
+        if text:  # through sys.stdout, so it interleaves with print()
+            for key, values in items:
+                array = _as_int32_vector(values, key, spec)
+                sys.stdout.write(_text_line(key, array).decode("utf-8"))
+                count += 1
+            sys.stdout.flush()
+            return count
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:
+            raise ValueError(
+                f"'{spec}': standard output is not a binary stream; use "
+                "ark,t:- for text"
+            )
+        sys.stdout.flush()
         for key, values in items:
             _write_entry(out, key, _as_int32_vector(values, key, spec), text)
             count += 1

@@ -19,6 +19,7 @@ Authors
  * sb_rectifier developers 2026
 """
 
+import itertools
 import math
 import os
 import struct
@@ -43,7 +44,7 @@ def _format_float(value, precision=6):
     """Formats a float like C++ ``std::ostream << value`` (default flags)."""
     if math.isnan(value):
         return "nan" if math.copysign(1.0, value) > 0 else "-nan"
-    return "%.*g" % (precision, value)
+    return f"{value:.{precision}g}"
 
 
 @dataclass
@@ -819,7 +820,15 @@ class TransitionModel:
             self.tuples.append(t)
         if not self.tuples:
             raise ValueError("TransitionModel: no transition states")
-        for a, b in zip(self.tuples, self.tuples[1:]):
+        if topology.is_hmm:
+            for t in self.tuples:
+                if t[2] != t[3]:
+                    raise ValueError(
+                        f"TransitionModel: tuple {t} has a self-loop pdf "
+                        "different from its forward pdf, but the topology "
+                        "has no separate self-loop pdf classes"
+                    )
+        for a, b in itertools.pairwise(self.tuples):
             if not a < b:
                 raise ValueError(
                     f"TransitionModel: tuples must be sorted and unique "
@@ -928,7 +937,9 @@ class TransitionModel:
         """
         return self.topology.is_hmm
 
-    def tuple_to_transition_state(self, phone, hmm_state, forward_pdf, loop_pdf):
+    def tuple_to_transition_state(
+        self, phone, hmm_state, forward_pdf, loop_pdf
+    ):
         """The transition state (1-based) of a tuple.
 
         Arguments
@@ -1121,7 +1132,9 @@ class TransitionModel:
         tuples = []
         offset = 0
         for phone in topology.phones:
-            for hmm_state, state in enumerate(topology.topology_for_phone(phone)):
+            for hmm_state, state in enumerate(
+                topology.topology_for_phone(phone)
+            ):
                 if state.forward_pdf_class != NO_PDF:
                     tuples.append(
                         (
@@ -1196,13 +1209,13 @@ class TransitionModel:
         >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1], 1))
         >>> print(tm.to_text().split("</Topology> ")[1])
         <BLANKLINE>
-        <Triples> 1 
-        1 0 0 
-        </Triples> 
-        <LogProbs> 
+        <Triples> 1
+        1 0 0
+        </Triples>
+        <LogProbs>
          [ 0 -0.287682 -1.38629 ]
-        </LogProbs> 
-        </TransitionModel> 
+        </LogProbs>
+        </TransitionModel>
         <BLANKLINE>
         """
         out = []
@@ -1318,16 +1331,24 @@ def _read_text_tokens(f, path):
     while True:
         chunk = f.read(_CHUNK)
         data += chunk
+        if not searched and data.split(None, 1)[:1] not in (
+            [],
+            [b"<TransitionModel>"],
+        ):
+            first = data.split(None, 1)[0][:40].decode(errors="replace")
+            raise ValueError(
+                f"{path}: expected <TransitionModel> at the start, got "
+                f"{first!r} (not a Kaldi GMM/nnet3 final.mdl?)"
+            )
         end = data.find(_TEXT_END, max(0, searched - len(_TEXT_END)))
         if end >= 0:
             data = data[: end + len(_TEXT_END)]
             break
         searched = len(data)
         if not chunk:
-            first = data.split(None, 1)[0][:40] if data.split() else b""
             raise ValueError(
-                f"{path}: no </TransitionModel> found (first token "
-                f"{first.decode(errors='replace')!r}): not a Kaldi model file"
+                f"{path}: no </TransitionModel> found (truncated or not a "
+                "Kaldi model file)"
             )
     try:
         text = data.decode("ascii")

@@ -1,0 +1,51 @@
+"""Kaldi interoperability without Kaldi binaries.
+
+Readers and writers for the Kaldi files a DNN-HMM hybrid recipe needs: the
+transition model at the start of ``final.mdl`` (:mod:`.transition_model`),
+integer-vector tables such as ``ali.*.gz`` (:mod:`.archives`), alignment
+directories (:mod:`.alignments`) and data directories with CMVN
+(:mod:`.data_dir`).
+
+Authors
+ * sb_rectifier developers 2026
+"""
+
+from sb_rectifier.kaldi.alignments import (
+    count_pdfs,
+    load_alignment_dir,
+    load_pdf_alignments,
+)
+from sb_rectifier.kaldi.archives import (
+    open_atomic,
+    read_int_vectors,
+    write_int_vectors,
+)
+from sb_rectifier.kaldi.data_dir import (
+    KaldiDataDir,
+    apply_cmvn,
+    compute_cmvn_stats,
+    read_kaldi_table_file,
+)
+from sb_rectifier.kaldi.transition_model import (
+    NO_PDF,
+    HmmState,
+    HmmTopology,
+    TransitionModel,
+)
+
+__all__ = [
+    "NO_PDF",
+    "HmmState",
+    "HmmTopology",
+    "KaldiDataDir",
+    "TransitionModel",
+    "apply_cmvn",
+    "compute_cmvn_stats",
+    "count_pdfs",
+    "load_alignment_dir",
+    "load_pdf_alignments",
+    "open_atomic",
+    "read_int_vectors",
+    "read_kaldi_table_file",
+    "write_int_vectors",
+]
