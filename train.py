@@ -173,6 +173,7 @@ def main(argv):
         if datasets[split].store.labels is None:
             logger.info(f"{split}: no alignments, frame metrics skipped")
             continue
+        brain.eval_split = split
         brain.evaluate(
             datasets[split],
             min_key="dev_ce",

@@ -43,7 +43,11 @@ def _merge(base, update, source, path=""):
                 f"{source}: unknown hyperparameter '{path}{key}' "
                 f"(not in the base YAML; known keys: {known})"
             )
-        if isinstance(value, dict) and isinstance(base[key], dict) and base[key]:
+        if (
+            isinstance(value, dict)
+            and isinstance(base[key], dict)
+            and base[key]
+        ):
             _merge(base[key], value, source, f"{path}{key}.")
         else:
             # A scalar, or a free-form mapping that is empty in the base

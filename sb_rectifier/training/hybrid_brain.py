@@ -38,6 +38,9 @@ class HybridBrain(sb.Brain):
     ``NewBobScheduler``) on dev cross-entropy when given, and keeps the
     checkpoint with the lowest dev cross-entropy (``min_key="dev_ce"``).
 
+    ``eval_split`` names the data of the next ``evaluate()`` in the logs
+    (default ``"test"``).
+
     Loader arguments: for training, ``batch_size`` (frames), ``seed`` and
     ``drop_last``; for dev/test, ``max_frames`` per minibatch.
 
@@ -77,6 +80,8 @@ class HybridBrain(sb.Brain):
     >>> sorted(brain.last_valid_stats)
     ['ce', 'frame_acc']
     """
+
+    eval_split = "test"
 
     def make_dataloader(
         self, dataset, stage, ckpt_prefix="dataloader-", **loader_kwargs
@@ -243,7 +248,10 @@ class HybridBrain(sb.Brain):
             self.last_test_stats = stats
             counter = getattr(self.hparams, "epoch_counter", None)
             self.hparams.train_logger.log_stats(
-                {"Epoch loaded": counter.current if counter else None},
+                {
+                    "Epoch loaded": counter.current if counter else None,
+                    "split": self.eval_split,
+                },
                 test_stats=stats,
             )
 

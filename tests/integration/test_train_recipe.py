@@ -3,7 +3,6 @@
 import importlib.util
 import json
 import os
-
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +39,10 @@ def _run(tmp_path, unit, dataset_root, extra=()):
     for key, value in zip(extra[::2], extra[1::2], strict=True):
         options[key.lstrip("-")] = value
     out = options["output_folder"]
-    argv = [os.path.join(REPO_ROOT, "hparams", f"{unit}.yaml"), "--noprogressbar"]
+    argv = [
+        os.path.join(REPO_ROOT, "hparams", f"{unit}.yaml"),
+        "--noprogressbar",
+    ]
     for key, value in options.items():
         argv += [f"--{key}", value]
     return _train_module().main(argv), Path(out)
