@@ -147,3 +147,20 @@ def test_dataset_train_loader_gives_every_frame_once_per_epoch(tmp_path):
     order = torch.cat(list(kwargs["sampler"]))
     assert torch.equal(centre, store.feats[order])
     assert data.input_size == 9
+
+
+def test_ddp_ranks_get_disjoint_minibatches_covering_the_epoch():
+    """SpeechBrain's DDP wrapper deals our minibatches out to the ranks."""
+    from speechbrain.dataio.sampler import DistributedSamplerWrapper
+
+    base = FrameShuffleSampler(1000, 32, seed=5)
+    per_rank = []
+    for rank in range(2):
+        wrapper = DistributedSamplerWrapper(
+            base, num_replicas=2, rank=rank, shuffle=False
+        )
+        wrapper.set_epoch(3)
+        assert base.epoch == 3  # forwarded to our sampler
+        per_rank.append(torch.cat(list(wrapper)).tolist())
+    assert not set(per_rank[0]) & set(per_rank[1])
+    assert sorted(per_rank[0] + per_rank[1]) == list(range(1000))
