@@ -64,7 +64,10 @@ def split_dirs(hparams, split):
     """The data and alignment directories of a split (ali may be None)."""
     data_dir = hparams[f"{split}_dir"]
     ali_dir = hparams[f"{split}_ali_dir"]
-    if split == "test" and not os.path.isdir(ali_dir):
+    if split == "test" and (ali_dir is None or not os.path.isdir(ali_dir)):
+        logger.info(
+            f"test: no alignment directory ({ali_dir}); frame metrics skipped"
+        )
         ali_dir = None  # test alignments are optional
     return data_dir, ali_dir
 
@@ -73,6 +76,11 @@ def prepare_frames(hparams, num_pdfs):
     """Checks and caches the frames of every split (main process only)."""
     for split in SPLITS:
         data_dir, ali_dir = split_dirs(hparams, split)
+        if ali_dir is None:
+            logger.info(
+                f"{split}: no alignment directory ({hparams[f'{split}_ali_dir']})"
+                ", so no frame metrics"
+            )
         prepare_split(
             split,
             data_dir,

@@ -17,7 +17,8 @@ import numpy as np
 
 from sb_rectifier.kaldi.archives import write_int_vectors
 from sb_rectifier.kaldi.data_dir import compute_cmvn_stats
-from sb_rectifier.kaldi.transition_model import HmmTopology, TransitionModel
+from sb_rectifier.kaldi.hmm_topology import HmmTopology
+from sb_rectifier.kaldi.transition_model import TransitionModel
 
 SILENCE_PHONE = 1
 MIN_STATE_FRAMES = 2

@@ -73,7 +73,7 @@ def run(args):
     Example
     -------
     >>> import argparse
-    >>> from sb_rectifier.kaldi.transition_model import HmmTopology
+    >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
     >>> tmp = getfixture("tmpdir")
     >>> TransitionModel.monophone(HmmTopology.left_to_right([1])).write(
     ...     tmp / "final.mdl"

@@ -63,7 +63,7 @@ def hmm_info_text(model):
 
     Example
     -------
-    >>> from sb_rectifier.kaldi.transition_model import HmmTopology
+    >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
     >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1, 2]))
     >>> print(hmm_info_text(tm), end="")
     number of phones 2
@@ -95,7 +95,7 @@ def run_hmm_info(args):
     Example
     -------
     >>> import argparse
-    >>> from sb_rectifier.kaldi.transition_model import HmmTopology
+    >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
     >>> path = getfixture("tmpdir") / "final.mdl"
     >>> TransitionModel.monophone(HmmTopology.left_to_right([1])).write(path)
     >>> run_hmm_info(argparse.Namespace(model=str(path)))
@@ -125,7 +125,7 @@ def run_num_pdfs(args):
     Example
     -------
     >>> import argparse
-    >>> from sb_rectifier.kaldi.transition_model import HmmTopology
+    >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
     >>> path = getfixture("tmpdir") / "final.mdl"
     >>> TransitionModel.monophone(HmmTopology.left_to_right([1])).write(path)
     >>> run_num_pdfs(argparse.Namespace(model=str(path)))

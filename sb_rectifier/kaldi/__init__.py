@@ -1,10 +1,11 @@
 """Kaldi interoperability without Kaldi binaries.
 
 Readers and writers for the Kaldi files a DNN-HMM hybrid recipe needs: the
-transition model at the start of ``final.mdl`` (:mod:`.transition_model`),
-integer-vector tables such as ``ali.*.gz`` (:mod:`.archives`), alignment
-directories (:mod:`.alignments`) and data directories with CMVN
-(:mod:`.data_dir`).
+transition model at the start of ``final.mdl`` (:mod:`.transition_model`)
+and its HMM topology (:mod:`.hmm_topology`), both built on Kaldi's basic
+text/binary serialisation (:mod:`.basic_io`), integer-vector tables such
+as ``ali.*.gz`` (:mod:`.archives`), alignment directories
+(:mod:`.alignments`) and data directories with CMVN (:mod:`.data_dir`).
 
 Authors
  * sb_rectifier developers 2026
@@ -26,12 +27,8 @@ from sb_rectifier.kaldi.data_dir import (
     compute_cmvn_stats,
     read_kaldi_table_file,
 )
-from sb_rectifier.kaldi.transition_model import (
-    NO_PDF,
-    HmmState,
-    HmmTopology,
-    TransitionModel,
-)
+from sb_rectifier.kaldi.hmm_topology import NO_PDF, HmmState, HmmTopology
+from sb_rectifier.kaldi.transition_model import TransitionModel
 
 __all__ = [
     "NO_PDF",

@@ -151,10 +151,8 @@ def load_alignment_dir(ali_dir, model=None, pdf=None):
     Example
     -------
     >>> from sb_rectifier.kaldi.archives import write_int_vectors
-    >>> from sb_rectifier.kaldi.transition_model import (
-    ...     HmmTopology,
-    ...     TransitionModel,
-    ... )
+    >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
+    >>> from sb_rectifier.kaldi.transition_model import TransitionModel
     >>> tmp = getfixture("tmpdir")
     >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1, 2]))
     >>> tm.write(tmp / "final.mdl")

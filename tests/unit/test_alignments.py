@@ -15,7 +15,8 @@ from sb_rectifier.kaldi.alignments import (
     load_pdf_alignments,
 )
 from sb_rectifier.kaldi.archives import read_int_vectors, write_int_vectors
-from sb_rectifier.kaldi.transition_model import HmmTopology, TransitionModel
+from sb_rectifier.kaldi.hmm_topology import HmmTopology
+from sb_rectifier.kaldi.transition_model import TransitionModel
 
 ITEMS = [("u1", [5, 5, 7]), ("u2", []), ("u3", [-2, 2147483647])]
 

@@ -6,11 +6,8 @@ import kaldi_hmm_gmm as khg
 import numpy as np
 import pytest
 
-from sb_rectifier.kaldi.transition_model import (
-    HmmState,
-    HmmTopology,
-    TransitionModel,
-)
+from sb_rectifier.kaldi.hmm_topology import HmmState, HmmTopology
+from sb_rectifier.kaldi.transition_model import TransitionModel
 
 # Kaldi's standard topology: 3-state phones and a 5-state silence whose
 # middle states are fully connected (utils/gen_topo.pl).
