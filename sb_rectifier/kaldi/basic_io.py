@@ -68,7 +68,26 @@ def format_float(value, precision=6):
     return f"{value:.{precision}g}"
 
 
-class TextTokenReader:
+class _TokenReader:
+    """What the text and binary token readers share.
+
+    Subclasses define ``token()`` and set ``name`` (used in messages).
+    """
+
+    def expect(self, expected):
+        """Reads the next token; raises ValueError unless it is ``expected``.
+
+        Arguments
+        ---------
+        expected : str
+            The token that must come next.
+        """
+        got = self.token()
+        if got != expected:
+            raise ValueError(f"{self.name}: expected {expected}, got {got!r}")
+
+
+class TextTokenReader(_TokenReader):
     """Reads tokens and numbers from whitespace-separated Kaldi text.
 
     Arguments
@@ -120,18 +139,6 @@ class TextTokenReader:
         """
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def expect(self, expected):
-        """Reads the next token; raises ValueError unless it is ``expected``.
-
-        Arguments
-        ---------
-        expected : str
-            The token that must come next.
-        """
-        got = self.token()
-        if got != expected:
-            raise ValueError(f"{self.name}: expected {expected}, got {got!r}")
-
     def int(self):
         """Reads an integer.
 
@@ -180,7 +187,7 @@ class TextTokenReader:
         return np.array(values, dtype=np.float32)
 
 
-class BinaryTokenReader:
+class BinaryTokenReader(_TokenReader):
     """Reads tokens and numbers in Kaldi's binary form from a file object.
 
     The reader has the methods of :class:`TextTokenReader`, plus
@@ -258,18 +265,6 @@ class BinaryTokenReader:
         None
         """
         return None
-
-    def expect(self, expected):
-        """Reads the next token; raises ValueError unless it is ``expected``.
-
-        Arguments
-        ---------
-        expected : str
-            The token that must come next.
-        """
-        got = self.token()
-        if got != expected:
-            raise ValueError(f"{self.name}: expected {expected}, got {got!r}")
 
     def int(self):
         """Reads a 4-byte integer (Kaldi's ``ReadBasicType<int32>``).
