@@ -4,6 +4,7 @@
 Frame-level cross-entropy on senone (pdf) targets, as in Maas, Hannun &
 Ng (2013), with tanh, ReLU or leaky ReLU hidden units:
 
+    python train.py hparams/relu.yaml          # the embedded synthetic corpus
     python train.py hparams/relu.yaml --data_folder <kaldi_root>
     python train.py hparams/tanh.yaml --data_folder <kaldi_root> --num_layers 2
     python train.py hparams/leaky_relu.yaml --data_folder <kaldi_root> \
@@ -11,6 +12,7 @@ Ng (2013), with tanh, ReLU or leaky ReLU hidden units:
 
 Steps, top to bottom:
  1. load the hyperparameters (the unit YAML extends hparams/base.yaml);
+    with no --data_folder, make (or reuse) the embedded synthetic corpus;
  2. check and cache the train/dev/test frames (features + pdf alignments);
  3. estimate the input normalisation and the senone priors on train only;
  4. train with HybridBrain, keeping the checkpoint with the best dev
@@ -29,6 +31,7 @@ import sys
 import speechbrain as sb
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
+from sb_rectifier.corpus.make_corpus import CorpusConfig, make_corpus
 from sb_rectifier.data import FrameDataset
 from sb_rectifier.data.kaldi_frames import load_split, pdf_counts, prepare_split
 from sb_rectifier.hparams import load_hparams
@@ -38,6 +41,26 @@ from sb_rectifier.training import HybridBrain
 
 logger = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")
+
+
+def prepare_corpus(hparams):
+    """Makes or reuses the embedded corpus when it is the data folder."""
+    if os.path.abspath(hparams["data_folder"]) != os.path.abspath(
+        hparams["corpus_folder"]
+    ):
+        return
+    config = CorpusConfig(
+        hours=hparams["corpus_hours"], seed=hparams["corpus_seed"]
+    )
+    info = make_corpus(hparams["corpus_folder"], config)
+    logger.info(
+        f"Synthetic corpus: {info['phones']} phones, {info['num_pdfs']} pdfs, "
+        f"{info['words']} words, "
+        + ", ".join(
+            f"{s} {v['hours']:.2f} h / {v['speakers']} speakers"
+            for s, v in info["splits"].items()
+        )
+    )
 
 
 def read_num_pdfs(hparams):
@@ -142,6 +165,7 @@ def main(argv):
         overrides=merged,
     )
 
+    run_on_main(prepare_corpus, kwargs={"hparams": hparams})
     num_pdfs = read_num_pdfs(hparams)
     run_on_main(
         prepare_frames, kwargs={"hparams": hparams, "num_pdfs": num_pdfs}

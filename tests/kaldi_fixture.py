@@ -128,15 +128,7 @@ def make_kaldi_dataset(
         num_pdfs, feat_dim, binary_model, rng
     )
 
-    # (phone, hmm_state) -> (self-loop tid, forward tid)
-    arcs = {}
-    for tstate, (phone, state, _fwd, _loop) in enumerate(model.tuples, 1):
-        first = model.pair_to_transition_id(tstate, 0)
-        end = int(model.tstate2first_tid[tstate + 1])
-        forward = [
-            t for t in range(first, end) if model.tid2dest[t] == state + 1
-        ]
-        arcs[phone, state] = (model.self_loop_of(tstate), forward[0])
+    arcs = model.left_to_right_arcs()
 
     result = {
         "data": {},
@@ -172,15 +164,20 @@ def make_kaldi_dataset(
                 length = int(rng.integers(3, 9))
                 middle = rng.integers(2, num_phones + 1, size=length).tolist()
             phones = [SILENCE_PHONE, *middle, SILENCE_PHONE]
-            tids = []
-            for phone in phones:
-                for state in range(num_states):
-                    frames = int(
-                        rng.integers(MIN_STATE_FRAMES, MAX_STATE_FRAMES + 1)
+            tids = model.alignment_from_durations(
+                [
+                    (
+                        phone,
+                        rng.integers(
+                            MIN_STATE_FRAMES,
+                            MAX_STATE_FRAMES + 1,
+                            size=num_states,
+                        ).tolist(),
                     )
-                    loop, forward = arcs[phone, state]
-                    tids += [loop] * (frames - 1) + [forward]
-            tids = np.array(tids, dtype=np.int32)
+                    for phone in phones
+                ],
+                arcs,
+            )
             pdf_ids = model.ali_to_pdf(tids)
             mat = (
                 pdf_means[pdf_ids]

@@ -13,6 +13,7 @@ import sys
 SUBCOMMAND_MODULES = [
     "sb_rectifier.cli.ali_to_pdf",
     "sb_rectifier.cli.hmm_info",
+    "sb_rectifier.cli.make_corpus",
 ]
 
 

@@ -326,6 +326,78 @@ class TransitionModel:
             )
         return ali
 
+    def left_to_right_arcs(self):
+        """Self-loop and forward transition-ids of every (phone, state).
+
+        For left-to-right topologies (each emitting state ``s`` loops and
+        moves to ``s + 1``), which is what an aligner needs to turn state
+        durations into a Kaldi alignment.
+
+        Returns
+        -------
+        dict
+            ``(phone, hmm_state) -> (self_loop_tid, forward_tid)``.
+
+        Example
+        -------
+        >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
+        >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1]))
+        >>> tm.left_to_right_arcs()[1, 0]
+        (1, 2)
+        """
+        arcs = {}
+        for tstate, (phone, state, _fwd, _loop) in enumerate(self.tuples, 1):
+            first = self.pair_to_transition_id(tstate, 0)
+            end = int(self.tstate2first_tid[tstate + 1])
+            forward = [
+                t for t in range(first, end) if self.tid2dest[t] == state + 1
+            ]
+            if not forward:
+                raise ValueError(
+                    f"phone {phone} state {state}: no transition to state "
+                    f"{state + 1} (not a left-to-right topology)"
+                )
+            arcs[phone, state] = (self.self_loop_of(tstate), forward[0])
+        return arcs
+
+    def alignment_from_durations(self, segments, arcs=None):
+        """Transition-ids of a phone sequence with per-state durations.
+
+        Each state of duration ``d`` takes its self-loop ``d - 1`` times,
+        then its forward transition, as Kaldi's aligner does.
+
+        Arguments
+        ---------
+        segments : iterable of tuple
+            ``(phone, [frames of state 0, frames of state 1, ...])``.
+        arcs : dict, optional
+            :meth:`left_to_right_arcs` (computed if not given).
+
+        Returns
+        -------
+        numpy.ndarray
+            int32 transition-ids, one per frame.
+
+        Example
+        -------
+        >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
+        >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1]))
+        >>> ali = tm.alignment_from_durations([(1, [2, 1, 3])])
+        >>> ali.tolist(), tm.ali_to_pdf(ali).tolist()
+        ([1, 2, 4, 5, 5, 6], [0, 0, 1, 2, 2, 2])
+        """
+        arcs = self.left_to_right_arcs() if arcs is None else arcs
+        tids = []
+        for phone, durations in segments:
+            for state, frames in enumerate(durations):
+                if frames < 1:
+                    raise ValueError(
+                        f"phone {phone} state {state}: {frames} frames (need >= 1)"
+                    )
+                loop, forward = arcs[phone, state]
+                tids += [loop] * (frames - 1) + [forward]
+        return np.asarray(tids, dtype=np.int32)
+
     def ali_to_pdf(self, ali, context=""):
         """Maps a transition-id sequence to pdf ids (Kaldi's ``ali-to-pdf``).
 

@@ -1,0 +1,1 @@
+"""The embedded synthetic corpus: synthesis, grammar, alignment, Kaldi files."""
