@@ -33,12 +33,11 @@ Authors
 import json
 import logging
 import math
-import multiprocessing
 import os
 import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -48,7 +47,7 @@ from sb_rectifier.corpus.alignment import SILENCE, state_durations
 from sb_rectifier.corpus.audio import wav_bytes
 from sb_rectifier.corpus.grammar import sample_sentence
 from sb_rectifier.corpus.speakers import make_speakers
-from sb_rectifier.corpus.synthesis import UtteranceSpec, synthesize_shard
+from sb_rectifier.corpus.synthesis import UtteranceSpec, run_shard_subprocess
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ class CorpusConfig:
     snr_db: tuple = (5.0, 25.0)
     speed_perturb: tuple = ()
     num_mel_bins: int = 40
-    shard_size: int = 25
+    shard_size: int = 100
 
     def to_dict(self):
         """The config as JSON-friendly data (with the corpus version)."""
@@ -165,7 +164,7 @@ def plan_utterances(config):
 
 
 def _synthesize_all(plan, config, num_workers, progress):
-    """Runs every shard in a fresh worker process.
+    """Runs every shard in a fresh interpreter, ``num_workers`` at a time.
 
     Returns ``split -> results`` in plan order (an :class:`UtteranceAudio`,
     or the message of an utterance that could not be aligned).
@@ -175,8 +174,6 @@ def _synthesize_all(plan, config, num_workers, progress):
         specs = plan[split]
         for start in range(0, len(specs), config.shard_size):
             shards.append((split, specs[start : start + config.shard_size]))
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sb_rectifier.corpus.synthesis"])
     args = (
         config.sample_rate,
         tuple(config.snr_db),
@@ -185,15 +182,13 @@ def _synthesize_all(plan, config, num_workers, progress):
     results = {split: [] for split in SPLITS}
     total = sum(len(specs) for _, specs in shards)
     with (
-        ProcessPoolExecutor(
-            max_workers=num_workers, mp_context=context, max_tasks_per_child=1
-        ) as pool,
+        ThreadPoolExecutor(max_workers=num_workers) as pool,
         tqdm(
             total=total, desc="synthesis", unit="utt", disable=not progress
         ) as bar,
     ):
         futures = [
-            (split, pool.submit(synthesize_shard, specs, *args))
+            (split, pool.submit(run_shard_subprocess, specs, *args))
             for split, specs in shards
         ]
         for split, future in futures:

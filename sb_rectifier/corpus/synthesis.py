@@ -3,13 +3,21 @@
 Runs in worker processes (see :mod:`sb_rectifier.corpus.make_corpus`).
 eSpeak NG keeps state across syntheses that re-initialising does not
 reset, so its output depends on what the process synthesised before; each
-shard of utterances is therefore made in a fresh process, which keeps the
-corpus byte-identical whatever the number of workers.
+shard of utterances is therefore made in a fresh process,
+``python -m sb_rectifier.corpus.synthesis`` (a pickled shard on stdin,
+pickled results on stdout), which keeps the corpus byte-identical
+whatever the number of workers. A plain interpreter, rather than a
+multiprocessing child of the caller, starts in a fraction of a second
+even when the caller has imported torch.
 
 Authors
  * sb_rectifier developers 2026
 """
 
+import os
+import pickle
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -180,8 +188,12 @@ def synthesize_shard(specs, sample_rate, snr_db, speeds):
         One :class:`UtteranceAudio` per spec, or the ``AlignmentError``
         message (str) for an utterance that could not be aligned.
     """
+    import ctypes
+
     from sb_rectifier.corpus.espeak import Espeak
 
+    # eSpeak draws from libc's rand(): start every shard from the same state.
+    ctypes.CDLL(None).srand(1)
     tts = Espeak()
     results = []
     for spec in specs:
@@ -192,3 +204,50 @@ def synthesize_shard(specs, sample_rate, snr_db, speeds):
         except AlignmentError as err:
             results.append(str(err))
     return results
+
+
+def run_shard_subprocess(specs, sample_rate, snr_db, speeds):
+    """Runs :func:`synthesize_shard` in a fresh interpreter.
+
+    Arguments
+    ---------
+    specs : list of UtteranceSpec
+        The shard.
+    sample_rate : int
+        Output rate.
+    snr_db : tuple of float
+        SNR range.
+    speeds : sequence of float
+        Speed perturbation factors.
+
+    Returns
+    -------
+    list
+        What :func:`synthesize_shard` returns.
+    """
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [package_root, os.environ.get("PYTHONPATH")])
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "sb_rectifier.corpus.synthesis"],
+        input=pickle.dumps((specs, sample_rate, snr_db, speeds)),
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"synthesis worker failed on {specs[0].utt_id}..{specs[-1].utt_id}: "
+            + result.stderr.decode(errors="replace")[-2000:]
+        )
+    return pickle.loads(result.stdout)
+
+
+if __name__ == "__main__":
+    # Through the module, so results pickle as sb_rectifier classes.
+    from sb_rectifier.corpus import synthesis
+
+    shard = pickle.loads(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(pickle.dumps(synthesis.synthesize_shard(*shard)))
