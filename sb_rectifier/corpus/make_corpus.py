@@ -51,7 +51,7 @@ from sb_rectifier.corpus.synthesis import UtteranceSpec, run_shard_subprocess
 
 logger = logging.getLogger(__name__)
 
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2  # bump whenever the output changes: caches are rebuilt
 SPLITS = ("train", "dev", "test")
 MEAN_UTTERANCE_SECONDS = 2.3  # to turn hours into a number of utterances
 NUM_ALI_JOBS = 2
@@ -205,16 +205,25 @@ def _write_table(path, rows):
 
 
 def _lexicon(utterances):
-    """Pronunciations observed in synthesis: word -> set of phone tuples."""
+    """Pronunciations observed in synthesis: word -> set of phone tuples.
+
+    eSpeak's word events carry the character position of their word; the
+    phones between two events belong to the first word. Words without an
+    event of their own (eSpeak attaches unstressed function words to a
+    neighbour) make the span ambiguous, so a word gets a pronunciation only
+    from utterances where it and the next word both have events.
+    """
     lexicon = {}
-    unmatched = 0
+    ambiguous = 0
     for utt in utterances:
         words = utt.spec.words
-        if len(utt.words) != len(words):
-            unmatched += 1
-            continue
-        starts = [ms for _, ms in utt.words] + [math.inf]
+        offsets = np.cumsum([0] + [len(w) + 1 for w in words[:-1]]) + 1
+        start_of = dict(utt.words)
+        starts = [start_of.get(int(pos)) for pos in offsets] + [math.inf]
         for i, word in enumerate(words):
+            if starts[i] is None or starts[i + 1] is None:
+                ambiguous += 1
+                continue
             phones = tuple(
                 phone
                 for phone, _, _, event_ms in utt.segments
@@ -222,7 +231,7 @@ def _lexicon(utterances):
             )
             if phones:
                 lexicon.setdefault(word, set()).add(phones)
-    return lexicon, unmatched
+    return lexicon, ambiguous
 
 
 def _write_lang(folder, phones, lexicon, words):
@@ -435,7 +444,7 @@ def make_corpus(
     model = TransitionModel.monophone(
         HmmTopology.left_to_right(range(1, len(phones) + 1))
     )
-    lexicon, unmatched = _lexicon(everything)
+    lexicon, ambiguous = _lexicon(everything)
     words = sorted({w for u in everything for w in u.spec.words})
 
     parent = os.path.dirname(out_dir)
@@ -460,7 +469,8 @@ def make_corpus(
             "words": len(words),
             "lexicon_entries": sum(len(v) for v in lexicon.values()),
             "failed_to_align": failed,
-            "word_events_mismatched": unmatched,
+            "word_tokens_without_own_event": ambiguous,
+            "words_without_pronunciation": sorted(set(words) - set(lexicon)),
         }
         with open(
             os.path.join(tmp, "corpus.json"), "w", encoding="utf-8"

@@ -79,7 +79,9 @@ class UtteranceAudio:
     segments : list of tuple
         ``(phone, start_frame, num_frames, espeak_ms)`` covering all frames.
     words : list of tuple
-        ``(word_index, start_ms)`` from eSpeak's word events.
+        ``(text_position, start_ms)`` from eSpeak's word events (1-based
+        character position; eSpeak gives unstressed function words such as
+        "the" no event of their own).
     snr_db : float
         Signal-to-noise ratio of the added noise.
     speed : float
@@ -161,7 +163,7 @@ def synthesize_utterance(tts, spec, sample_rate, snr_db, speeds):
         except AlignmentError as err:
             error = err
             continue
-        words = [(i, to_ms(s)) for i, (_, _, s) in enumerate(out.words)]
+        words = [(pos, to_ms(s)) for pos, _, s in out.words]
         return UtteranceAudio(
             spec, samples, segments, words, snr, speed, attempt
         )
