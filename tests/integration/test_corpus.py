@@ -222,3 +222,27 @@ def test_lexicon_covers_the_transcripts(corpus):
         for w in row[1:]
     }
     assert words <= lexicon
+
+
+def test_make_corpus_command_reuses_and_reports(corpus, capsys):
+    import json as _json
+
+    from sb_rectifier.cli.main import main
+
+    root, info = corpus
+    args = [
+        "make-corpus",
+        str(root),
+        "--hours",
+        "0.01",
+        "--seed",
+        "3",
+        "--jobs",
+        "1",
+    ]
+    assert main(args) == 0
+    printed = _json.loads(capsys.readouterr().out)
+    assert (
+        printed["splits"] == info["splits"]
+        and printed["num_pdfs"] == info["num_pdfs"]
+    )
