@@ -255,6 +255,68 @@ class HybridBrain(sb.Brain):
                 test_stats=stats,
             )
 
+    @torch.no_grad()
+    def write_log_likelihoods(
+        self, dataset, priors, ark_path, prior_scale=1.0, max_frames=20000
+    ):
+        """Writes scaled log-likelihoods of every utterance as Kaldi ark/scp.
+
+        ``log p(x|s) ~ log p(s|x) - prior_scale * log p(s)`` per frame:
+        what Kaldi's ``latgen-faster-mapped`` reads and what
+        :mod:`sb_rectifier.decoding` decodes. The matrices are streamed to
+        disk (a large test set need not fit in memory); ``<ark>.scp`` is
+        written last, so an interrupted run leaves no usable half-file.
+
+        Arguments
+        ---------
+        dataset : FrameDataset
+            Utterances to score, in order.
+        priors : sb_rectifier.nnet.SenonePriors
+            Training priors.
+        ark_path : str
+            Output archive (``.ark``); the scp goes next to it.
+        prior_scale : float
+            Exponent of the priors.
+        max_frames : int
+            Frames per forward pass.
+
+        Returns
+        -------
+        str
+            The scp path.
+        """
+        import kaldiio
+
+        loader = self.make_dataloader(
+            dataset, sb.Stage.TEST, ckpt_prefix=None, max_frames=max_frames
+        )
+        self.modules.eval()
+        priors = priors.to(self.device)
+        scp_path = os.path.splitext(ark_path)[0] + ".scp"
+        tmp_ark, tmp_scp = f"{ark_path}.tmp", f"{scp_path}.tmp"
+        os.makedirs(os.path.dirname(os.path.abspath(ark_path)), exist_ok=True)
+        with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
+            for batch in loader:
+                with self.evaluation_ctx:
+                    logits = self.compute_forward(batch, sb.Stage.TEST)
+                scores = priors(
+                    F.log_softmax(logits.float(), dim=-1), prior_scale
+                )
+                scores = scores.cpu().numpy()
+                start = 0
+                for utt, length in zip(
+                    batch.utt_ids, batch.lengths.tolist(), strict=True
+                ):
+                    writer(utt, scores[start : start + length])
+                    start += length
+        with open(tmp_scp, encoding="utf-8") as fin:
+            text = fin.read().replace(f"{tmp_ark}:", f"{ark_path}:")
+        os.replace(tmp_ark, ark_path)
+        with open(tmp_scp, "w", encoding="utf-8") as fout:
+            fout.write(text)
+        os.replace(tmp_scp, scp_path)
+        return scp_path
+
     def _record_epoch(self, epoch, lr, stats):
         """Appends (or replaces) this epoch's record in the metrics file."""
         path = getattr(self.hparams, "metrics_file", None)
