@@ -17,7 +17,10 @@ Steps, top to bottom:
  3. estimate the input normalisation and the senone priors on train only;
  4. train with HybridBrain, keeping the checkpoint with the best dev
     cross-entropy;
- 5. evaluate dev and test frame metrics and print a summary.
+ 5. evaluate dev and test frame metrics;
+ 6. write log-likelihoods (Kaldi ark/scp), decode them with an HCLG graph,
+    choose LM weight and insertion penalty on dev, score dev and test WER;
+ 7. print a summary.
 
 Authors
  * sb_rectifier developers 2026
@@ -154,6 +157,85 @@ def dataio_prepare(hparams, num_pdfs):
     return datasets, normalizer, priors
 
 
+def graph_files(hparams):
+    """HCLG.fst and words.txt: given (a Kaldi graph dir) or built for the corpus."""
+    if hparams["graph_dir"] is not None:
+        paths = [
+            os.path.join(hparams["graph_dir"], f)
+            for f in ("HCLG.fst", "words.txt")
+        ]
+        for path in paths:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{path}: not found (graph_dir)")
+        return paths
+    if os.path.abspath(hparams["data_folder"]) != os.path.abspath(
+        hparams["corpus_folder"]
+    ):
+        return None
+    from sb_rectifier.decoding import build_corpus_graph
+
+    out_dir = os.path.join(hparams["output_folder"], "graph")
+    build_corpus_graph(
+        os.path.join(hparams["corpus_folder"], "data", "lang"),
+        os.path.join(hparams["train_ali_dir"], "final.mdl"),
+        out_dir=out_dir,
+    )
+    return [os.path.join(out_dir, f) for f in ("HCLG.fst", "words.txt")]
+
+
+def decode_and_score(brain, hparams, datasets, priors):
+    """Decodes dev and test; returns the decoding report (or None)."""
+    from sb_rectifier.decoding import (
+        ParallelDecoder,
+        read_symbols,
+        tune_and_decode,
+    )
+    from sb_rectifier.scoring import read_text
+
+    files = graph_files(hparams) if hparams["decode"] else None
+    if files is None:
+        logger.info("No decoding graph (set graph_dir): WER skipped")
+        return None
+    graph, words_txt = files
+    out_dir = os.path.join(hparams["output_folder"], "decode")
+    scps, refs = {}, {}
+    for split in ("dev", "test"):
+        scps[split] = brain.write_log_likelihoods(
+            datasets[split],
+            priors,
+            os.path.join(out_dir, split, "loglikes.ark"),
+            prior_scale=hparams["prior_scale"],
+            max_frames=hparams["eval_max_frames"],
+        )
+        all_refs = read_text(os.path.join(hparams[f"{split}_dir"], "text"))
+        refs[split] = {u: all_refs[u] for u in datasets[split].store.utt_ids}
+    glm = None
+    if hparams["glm_file"]:
+        from sb_rectifier.scoring import Glm
+
+        glm = Glm.read(hparams["glm_file"])
+    id2word = {i: w for w, i in read_symbols(words_txt).items()}
+    with ParallelDecoder(
+        graph,
+        os.path.join(hparams["train_ali_dir"], "final.mdl"),
+        num_workers=hparams["decode_jobs"],
+        beam=hparams["beam"],
+        max_active=hparams["max_active"],
+    ) as decoder:
+        return tune_and_decode(
+            decoder,
+            scps,
+            refs,
+            id2word,
+            out_dir,
+            hparams["lm_weights"],
+            hparams["word_ins_penalties"],
+            subsets=dict(hparams["wer_subsets"]),
+            glm=glm,
+            progress=not brain.noprogressbar,
+        )
+
+
 def main(argv):
     """Runs the recipe; returns the summary dict."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
@@ -213,6 +295,22 @@ def main(argv):
         )
         summary[f"{split}_ce"] = brain.last_test_stats["ce"]
         summary[f"{split}_frame_acc"] = brain.last_test_stats["frame_acc"]
+    decoding = None
+    if if_main_process():
+        decoding = decode_and_score(brain, hparams, datasets, priors)
+    if decoding is not None:
+        for split in ("dev", "test"):
+            summary[f"{split}_wer"] = decoding[split]["wer"]
+            summary[f"{split}_wer_subsets"] = decoding[split]["subsets"]
+        summary.update(
+            lm_weight=decoding["lm_weight"],
+            word_ins_penalty=decoding["word_ins_penalty"],
+            test_decode_seconds=decoding["test"]["decode_seconds"],
+            test_real_time_factor=decoding["test"]["real_time_factor"],
+            decoding=os.path.abspath(
+                os.path.join(hparams["output_folder"], "decode")
+            ),
+        )
     if if_main_process():
         priors_file = os.path.join(
             hparams["save_folder"], "ali_train_pdf.counts"
@@ -242,6 +340,17 @@ def print_summary(summary):
                 f"{split:>4}: cross-entropy {summary[f'{split}_ce']:.4f} "
                 f"nats/frame, frame accuracy {summary[f'{split}_frame_acc']:.2f} %"
             )
+    if "test_wer" in summary:
+        lines.append(
+            f" WER: dev {summary['dev_wer']:.2f} %, test {summary['test_wer']:.2f} % "
+            f"(LM weight {summary['lm_weight']:g}, insertion penalty "
+            f"{summary['word_ins_penalty']:g}, both chosen on dev; test decoding "
+            f"{summary['test_decode_seconds']:.1f} s, RTF "
+            f"{summary['test_real_time_factor']:.3f})"
+        )
+        for name, wer in summary["test_wer_subsets"].items():
+            if name != "all":
+                lines.append(f"      test {name}: {wer:.2f} %")
     for key in (
         "output_folder",
         "train_log",
@@ -249,8 +358,10 @@ def print_summary(summary):
         "data_checks",
         "checkpoints",
         "pdf_counts",
+        "decoding",
     ):
-        lines.append(f"{key:>13}: {summary[key]}")
+        if key in summary:
+            lines.append(f"{key:>13}: {summary[key]}")
     print("\n".join(lines), flush=True)
 
 
