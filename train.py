@@ -175,10 +175,14 @@ def graph_files(hparams):
     from sb_rectifier.decoding import build_corpus_graph
 
     out_dir = os.path.join(hparams["output_folder"], "graph")
-    build_corpus_graph(
+    compiled = build_corpus_graph(
         os.path.join(hparams["corpus_folder"], "data", "lang"),
         os.path.join(hparams["train_ali_dir"], "final.mdl"),
         out_dir=out_dir,
+    )
+    logger.info(
+        f"HCLG: {compiled.num_states} states, {compiled.num_arcs} arcs, "
+        f"compiled in {compiled.compile_seconds:.3f} s ({out_dir})"
     )
     return [os.path.join(out_dir, f) for f in ("HCLG.fst", "words.txt")]
 
