@@ -24,19 +24,21 @@ def test_main_job_debug_end_to_end(tmp_path):
         cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "=== sb_rectifier: summary ===" in result.stdout
-    assert (
-        "dev: cross-entropy" in result.stdout
-        and "test: cross-entropy" in result.stdout
-    )
+    out = result.stdout
+    assert "=== sb_rectifier: summary ===" in out
+    assert "dev: cross-entropy" in out and "test: cross-entropy" in out
     corpus = tmp_path / "results" / "embedded_corpus" / "0.01h_seed0"
-    assert (corpus / "corpus.json").is_file()
-    summary = json.loads(
-        (
-            tmp_path / "results" / "relu_4x512" / "1234" / "summary.json"
-        ).read_text()
-    )
-    assert (
-        summary["num_pdfs"]
-        == json.loads((corpus / "corpus.json").read_text())["num_pdfs"]
-    )
+    info = json.loads((corpus / "corpus.json").read_text())
+    run = tmp_path / "results" / "relu_4x512" / "1234"
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["num_pdfs"] == info["num_pdfs"]
+
+    # The debug model decodes end to end: graph, log-likelihoods, dev grid, WER.
+    assert " WER: dev " in out and "test_wer" in summary
+    decoding = json.loads((run / "decode" / "decoding.json").read_text())
+    assert len(decoding["dev_grid"]) == 7 * 7
+    for split in ("dev", "test"):
+        assert (run / "decode" / split / "loglikes.scp").is_file()
+        hyps = (run / "decode" / split / "hyp.txt").read_text().splitlines()
+        refs = (corpus / "data" / split / "text").read_text().splitlines()
+        assert [h.split()[0] for h in hyps] == [r.split()[0] for r in refs]
