@@ -7,6 +7,7 @@ import os
 import kaldifst as kf
 import numpy as np
 import pytest
+from topologies import kaldi_topology
 
 from sb_rectifier.decoding.decoder import decode_utterance, tid_loglikes
 from sb_rectifier.decoding.graph import (
@@ -38,36 +39,7 @@ PRON = {"yes": 0, "no": 1, "not": 3, "nice": 4, "one": 6, "so": 7}
 
 # 3-state phones, Kaldi's 5-state silence (middle states fully connected)
 # and a 1-state phone with separate forward / self-loop pdf classes.
-ODD_TOPO = """<Topology>
-<TopologyEntry> <ForPhones> 2 3 4 5 6 7 8 9 </ForPhones>
-<State> 0 <ForwardPdfClass> 0 <SelfLoopPdfClass> 0
-  <Transition> 0 0.75 <Transition> 1 0.25 </State>
-<State> 1 <ForwardPdfClass> 1 <SelfLoopPdfClass> 1
-  <Transition> 1 0.75 <Transition> 2 0.25 </State>
-<State> 2 <ForwardPdfClass> 2 <SelfLoopPdfClass> 2
-  <Transition> 2 0.75 <Transition> 3 0.25 </State>
-<State> 3 </State>
-</TopologyEntry>
-<TopologyEntry> <ForPhones> 1 </ForPhones>
-<State> 0 <ForwardPdfClass> 0 <SelfLoopPdfClass> 0 <Transition> 0 0.25
-  <Transition> 1 0.25 <Transition> 2 0.25 <Transition> 3 0.25 </State>
-<State> 1 <ForwardPdfClass> 1 <SelfLoopPdfClass> 1 <Transition> 1 0.25
-  <Transition> 2 0.25 <Transition> 3 0.25 <Transition> 4 0.25 </State>
-<State> 2 <ForwardPdfClass> 2 <SelfLoopPdfClass> 2 <Transition> 1 0.25
-  <Transition> 2 0.25 <Transition> 3 0.25 <Transition> 4 0.25 </State>
-<State> 3 <ForwardPdfClass> 3 <SelfLoopPdfClass> 3 <Transition> 1 0.25
-  <Transition> 2 0.25 <Transition> 3 0.25 <Transition> 4 0.25 </State>
-<State> 4 <ForwardPdfClass> 4 <SelfLoopPdfClass> 4
-  <Transition> 4 0.75 <Transition> 5 0.25 </State>
-<State> 5 </State>
-</TopologyEntry>
-<TopologyEntry> <ForPhones> 10 </ForPhones>
-<State> 0 <ForwardPdfClass> 0 <SelfLoopPdfClass> 1
-  <Transition> 0 0.5 <Transition> 1 0.5 </State>
-<State> 1 </State>
-</TopologyEntry>
-</Topology>
-"""
+ODD_TOPO = kaldi_topology(range(2, 10), silence=1, one_state=10)
 
 BIGRAM_ARPA = """
 \\data\\

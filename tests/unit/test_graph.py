@@ -5,6 +5,7 @@ import math
 import kaldifst as kf
 import numpy as np
 import pytest
+from topologies import kaldi_topology
 
 from sb_rectifier.corpus.grammar import (
     TEMPLATES,
@@ -33,36 +34,7 @@ from sb_rectifier.kaldi.transition_model import TransitionModel
 # Kaldi's standard topology (utils/gen_topo.pl): 3-state phones and a
 # 5-state silence whose middle states are fully connected; phone 5 has a
 # 1-state topology with separate forward / self-loop pdf classes.
-TOPO = """<Topology>
-<TopologyEntry> <ForPhones> 2 3 4 </ForPhones>
-<State> 0 <ForwardPdfClass> 0 <SelfLoopPdfClass> 0
-  <Transition> 0 0.75 <Transition> 1 0.25 </State>
-<State> 1 <ForwardPdfClass> 1 <SelfLoopPdfClass> 1
-  <Transition> 1 0.75 <Transition> 2 0.25 </State>
-<State> 2 <ForwardPdfClass> 2 <SelfLoopPdfClass> 2
-  <Transition> 2 0.75 <Transition> 3 0.25 </State>
-<State> 3 </State>
-</TopologyEntry>
-<TopologyEntry> <ForPhones> 1 </ForPhones>
-<State> 0 <ForwardPdfClass> 0 <SelfLoopPdfClass> 0 <Transition> 0 0.25
-  <Transition> 1 0.25 <Transition> 2 0.25 <Transition> 3 0.25 </State>
-<State> 1 <ForwardPdfClass> 1 <SelfLoopPdfClass> 1 <Transition> 1 0.25
-  <Transition> 2 0.25 <Transition> 3 0.25 <Transition> 4 0.25 </State>
-<State> 2 <ForwardPdfClass> 2 <SelfLoopPdfClass> 2 <Transition> 1 0.25
-  <Transition> 2 0.25 <Transition> 3 0.25 <Transition> 4 0.25 </State>
-<State> 3 <ForwardPdfClass> 3 <SelfLoopPdfClass> 3 <Transition> 1 0.25
-  <Transition> 2 0.25 <Transition> 3 0.25 <Transition> 4 0.25 </State>
-<State> 4 <ForwardPdfClass> 4 <SelfLoopPdfClass> 4
-  <Transition> 4 0.75 <Transition> 5 0.25 </State>
-<State> 5 </State>
-</TopologyEntry>
-<TopologyEntry> <ForPhones> 5 </ForPhones>
-<State> 0 <ForwardPdfClass> 0 <SelfLoopPdfClass> 1
-  <Transition> 0 0.5 <Transition> 1 0.5 </State>
-<State> 1 </State>
-</TopologyEntry>
-</Topology>
-"""
+TOPO = kaldi_topology([2, 3, 4], silence=1, one_state=5)
 
 PHONES = {"<eps>": 0, "SIL": 1, "n": 2, "oU": 3, "t": 4, "s": 5}
 WORDS = {"<eps>": 0, "no": 1, "know": 2, "not": 3, "so": 4, "nos": 5}
