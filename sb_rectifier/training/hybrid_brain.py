@@ -186,6 +186,7 @@ class HybridBrain(sb.Brain):
         epoch : int, optional
             The epoch.
         """
+        self._start_sparsity(stage, epoch)
         self._ce_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
         self._frames = 0
@@ -218,6 +219,7 @@ class HybridBrain(sb.Brain):
             The epoch.
         """
         elapsed = time.time() - self._stage_start
+        self._finish_sparsity()
         if stage == sb.Stage.TRAIN:
             self.train_stats = {"loss": stage_loss}
             self._train_time = elapsed
@@ -316,6 +318,56 @@ class HybridBrain(sb.Brain):
             fout.write(text)
         os.replace(tmp_scp, scp_path)
         return scp_path
+
+    def _start_sparsity(self, stage, epoch):
+        """Attaches a SparsityMonitor to the hidden units when configured.
+
+        ``hparams.sparsity_folder`` switches it on: statistics are gathered
+        while ``evaluate()`` runs (tag: ``eval_split``, e.g. the best
+        checkpoint on dev) and, with ``hparams.sparsity_every_epoch``,
+        during every validation (tag ``dev_epoch<N>``). No extra forward
+        pass is made.
+        """
+        self._sparsity = None
+        folder = getattr(self.hparams, "sparsity_folder", None)
+        if folder is None or stage == sb.Stage.TRAIN:
+            return
+        if stage == sb.Stage.VALID:
+            if not getattr(self.hparams, "sparsity_every_epoch", False):
+                return
+            tag = f"dev_epoch{epoch}"
+        else:
+            tag = self.eval_split
+        from sb_rectifier.sparsity import SparsityMonitor
+
+        model = self.modules.model
+        model = getattr(model, "module", model)  # DDP-wrapped
+        self._sparsity = (SparsityMonitor(model).attach(), folder, tag, epoch)
+
+    def _finish_sparsity(self):
+        """Reduces over ranks and exports the statistics of the stage."""
+        if getattr(self, "_sparsity", None) is None:
+            return
+        from sb_rectifier.sparsity import export_all
+
+        monitor, folder, tag, epoch = self._sparsity
+        self._sparsity = None
+        monitor.remove()
+        monitor.all_reduce()
+        if if_main_process():
+            counter = getattr(self.hparams, "epoch_counter", None)
+            meta = {
+                "tag": tag,
+                "epoch": epoch
+                if epoch is not None
+                else (counter.current if counter else None),
+                "unit": str(getattr(self.hparams, "unit_name", "")),
+                "num_layers": getattr(self.hparams, "num_layers", None),
+                "neurons": getattr(self.hparams, "neurons", None),
+            }
+            self.sparsity_files = export_all(
+                monitor.results(), folder, tag, meta
+            )
 
     def _record_epoch(self, epoch, lr, stats):
         """Appends (or replaces) this epoch's record in the metrics file."""
