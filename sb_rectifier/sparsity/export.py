@@ -117,7 +117,7 @@ def write_json(results, path, meta=None):
     _makedirs_for(path)
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as fout:
-        json.dump(_finite(doc), fout, indent=1, allow_nan=False)
+        json.dump(_finite(doc), fout, allow_nan=False)
         fout.write("\n")
     os.replace(tmp, path)
     return path

@@ -109,6 +109,10 @@ __all__ = [
 
 # Rows per update: float32 counts within one batch stay exact below 2^24.
 _MAX_ROWS = 2**24
+# Default elements per chunk: fits in a CPU core's L2 cache (1 MiB of
+# float32); one chunk for typical batches on GPUs.
+_CPU_CHUNK = 2**18
+_DEVICE_CHUNK = 2**24
 
 
 class Workspace:
@@ -436,7 +440,7 @@ class LayerStatistics:
         work = torch.float64 if h.dtype == torch.float64 else torch.float32
         budget = self.chunk_elements
         if budget is None:
-            budget = 2**18 if dev.type == "cpu" else 2**24
+            budget = _CPU_CHUNK if dev.type == "cpu" else _DEVICE_CHUNK
         rows = min(frames, max(1, budget // n))
 
         ones_rows = ws.ones("rows", rows, work, dev)
@@ -448,15 +452,15 @@ class LayerStatistics:
             for d in defs
         ):
             t_buf = ws.get("t", (rows, n), work, dev)
-        x_buf = None
-        if h.dtype != work:
-            x_buf = ws.get("x", (rows, n), work, dev)
+        x_buf = ws.get("x", (rows, n), work, dev)
 
         def chunks(source):
-            """(index, first row, rows in work dtype) of ``source``."""
+            """(index, first row, contiguous rows in work dtype) of source."""
             for c, r0 in enumerate(range(0, source.shape[0], rows)):
                 x = source[r0 : r0 + rows]
-                if x_buf is not None:
+                if x.dtype != work or not x.is_contiguous():
+                    # one read of the (strided) rows; the statistics then
+                    # read the copy from cache
                     x = x_buf[: x.shape[0]].copy_(x)
                 yield c, r0, x
 
@@ -512,15 +516,27 @@ class LayerStatistics:
             inv = None if hinvalid is None else hinvalid[r0 : r0 + x.shape[0]]
             self._histogram_chunk(x, inv, u_buf[: x.shape[0]], hist_acc)
 
+        # Views made once per batch: the loop below is the hot path.
+        active_rows = list(active.unbind(0))
+        per_frame_rows = list(per_frame.unbind(0))
+        a_full, a_full_t = a_buf, a_buf.t()
         for c, r0, x in chunks(h):
             m = x.shape[0]
-            a = a_buf[:m]
-            w = ones_rows[:m] if weights is None else weights[r0 : r0 + m]
-            for i, definition in enumerate(defs):
+            if m == rows:
+                a, a_t = a_full, a_full_t
+                tmp = t_buf
+            else:
+                a = a_buf[:m]
+                a_t = a.t()
                 tmp = None if t_buf is None else t_buf[:m]
+            if weights is None:
+                w = ones_rows if m == rows else ones_rows[:m]
+            else:
+                w = weights[r0 : r0 + m]
+            for i, definition in enumerate(defs):
                 definition.indicator(x, out=a, tmp=tmp)
-                active[i].addmv_(a.t(), w)
-                torch.mv(a, ones_units, out=per_frame[i, r0 : r0 + m])
+                active_rows[i].addmv_(a_t, w)
+                torch.mv(a, ones_units, out=per_frame_rows[i][r0 : r0 + m])
             # The same chunk, while it is in cache.
             if vstride == 1:
                 values_chunk(c, r0, x)

@@ -294,11 +294,18 @@ def test_streaming_equals_single_batch():
 
 def test_chunked_processing_equals_one_chunk():
     h = _random_acts(frames=101)
-    big = LayerStatistics(16, ["positive", "tanh_neg"])
+    defs = ["positive", "tanh_neg", "sigmoid_both"]  # sigmoid_both: asymmetric
+    big = LayerStatistics(16, defs)
     big.update(h)
-    small = LayerStatistics(16, ["positive", "tanh_neg"], chunk_elements=40)
+    small = LayerStatistics(16, defs, chunk_elements=40)  # 2-row chunks
     small.update(h)
     _assert_results_equal(big.result(), small.result())
+    ref = torch.stack(
+        [ACTIVE_DEFINITIONS[d].is_active(h).double().mean(0) for d in defs]
+    )
+    for i, d in enumerate(defs):
+        p = small.result()["definitions"][d]["activation_probability"]
+        assert p == ref[i].tolist()
 
 
 def test_merge_equals_single_pass():
