@@ -1,0 +1,612 @@
+"""Writing files so that nothing half-written is ever left behind.
+
+Every output of sb_rectifier goes through this module:
+
+* :func:`atomic_write` and :func:`atomic_folder` build a file or a folder
+  under a temporary name next to its destination and rename it into place
+  only when complete, so an error, a full disk or ``kill -9`` leaves the
+  old version (or nothing), never a torn one;
+* the temporary names carry the writer's process id and host
+  (``.<name>.sbrtmp-<pid>-<random>@<host>``), so :func:`clean_stale_temps`
+  can remove what a killed run left behind without touching the
+  temporaries of a run that is still going;
+* :func:`write_json` / :func:`read_json` name the file in every error;
+* :class:`RunLock` gives one run exclusive use of a folder (an
+  experiment folder, a cache entry); a second run is refused, or waits,
+  with a message naming the run that holds it. Locks are ``flock`` locks
+  (through the ``filelock`` package), released by the kernel when their
+  process dies, however it dies.
+
+Write errors (``No space left on device``, ``File too large``, ...) are
+re-raised as :class:`WriteError`, an ``OSError`` whose message names the
+file that could not be written.
+
+Authors
+ * sb_rectifier developers 2026
+"""
+
+import contextlib
+import datetime
+import errno
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import socket
+import sys
+import time
+
+import filelock
+
+logger = logging.getLogger(__name__)
+
+TMP_MARK = ".sbrtmp-"
+_TMP_RE = re.compile(
+    r"^\.(?P<name>.*)" + re.escape(TMP_MARK) + r"(?P<pid>\d+)-[0-9a-f]+@"
+    r"(?P<host>[^@/]+)$"
+)
+
+
+class WriteError(OSError):
+    """An output file or folder could not be written (the message names it)."""
+
+
+def _host():
+    return socket.gethostname().replace("@", "_").replace(os.sep, "_") or "host"
+
+
+def temp_sibling(path):
+    """A fresh temporary name next to ``path``, tagged with pid and host.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The final file or folder.
+
+    Returns
+    -------
+    str
+        ``<folder>/.<name>.sbrtmp-<pid>-<random>@<host>``.
+
+    Example
+    -------
+    >>> tmp = temp_sibling("/data/out.json")
+    >>> tmp.startswith("/data/.out.json.sbrtmp-")
+    True
+    >>> is_temp_name(os.path.basename(tmp))
+    True
+    """
+    path = os.path.abspath(os.fspath(path))
+    folder, name = os.path.split(path)
+    tag = f"{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}@{_host()}"
+    return os.path.join(folder, f".{name}{tag}")
+
+
+def is_temp_name(name):
+    """Whether a file name is one of :func:`temp_sibling`'s.
+
+    Arguments
+    ---------
+    name : str
+        A base name.
+
+    Returns
+    -------
+    bool
+        True for ``.<name>.sbrtmp-<pid>-<hex>@<host>``.
+
+    Example
+    -------
+    >>> is_temp_name(".a.json.sbrtmp-12-ab12@node1"), is_temp_name("a.json")
+    (True, False)
+    """
+    return _TMP_RE.match(name) is not None
+
+
+def pid_alive(pid):
+    """Whether a process with this id exists on this machine.
+
+    Arguments
+    ---------
+    pid : int
+        Process id.
+
+    Returns
+    -------
+    bool
+        True if it exists (even if owned by another user).
+
+    Example
+    -------
+    >>> pid_alive(os.getpid())
+    True
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def clean_stale_temps(folder, recursive=False):
+    """Removes temporaries left in ``folder`` by runs that no longer exist.
+
+    Only names made by :func:`temp_sibling` on this host, whose process is
+    dead, are removed; the temporaries of live runs and every other file
+    are left alone.
+
+    Arguments
+    ---------
+    folder : str or os.PathLike
+        Where to look (nothing happens if it does not exist).
+    recursive : bool
+        Also look in sub-folders.
+
+    Returns
+    -------
+    list of str
+        The removed paths.
+
+    Example
+    -------
+    >>> folder = getfixture("tmp_path")
+    >>> dead = folder / ".x.json.sbrtmp-999999999-ab@{}".format(_host())
+    >>> _ = dead.write_text("half")
+    >>> mine = temp_sibling(folder / "y.json")
+    >>> _ = open(mine, "w").write("in progress")
+    >>> [os.path.basename(p) for p in clean_stale_temps(folder)] == [dead.name]
+    True
+    >>> os.path.exists(mine)
+    True
+    """
+    folder = os.fspath(folder)
+    removed = []
+    if not os.path.isdir(folder):
+        return removed
+    host = _host()
+    for root, dirs, files in os.walk(folder):
+        for name in sorted(dirs + files):
+            match = _TMP_RE.match(name)
+            if match is None or match["host"] != host:
+                continue
+            if pid_alive(int(match["pid"])):
+                continue
+            path = os.path.join(root, name)
+            _remove(path)
+            removed.append(path)
+        dirs[:] = [d for d in dirs if not is_temp_name(d)] if recursive else []
+    if removed:
+        logger.info(
+            f"Removed {len(removed)} temporary file(s) left by a killed run "
+            f"in {folder}"
+        )
+    return removed
+
+
+def _write_error(path, err):
+    if isinstance(err, WriteError):
+        return err
+    reason = err.strerror or str(err)
+    if err.errno == errno.EFBIG:
+        reason += " (file size limit)"
+    return WriteError(err.errno, f"{path}: cannot write: {reason}")
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="w", encoding="utf-8", makedirs=False):
+    """Opens ``path`` for writing through a temporary file and a rename.
+
+    The data goes to a hidden temporary file in the same folder, which
+    replaces ``path`` only when the ``with`` block ends without error; on
+    error the temporary file is removed and ``path`` is left untouched.
+    Write errors become :class:`WriteError` naming ``path``.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file to (re)write.
+    mode : str
+        ``"w"`` (text, default) or ``"wb"``.
+    encoding : str
+        Text encoding (text mode only).
+    makedirs : bool
+        Create the folder if needed (otherwise a missing folder is an
+        error naming it).
+
+    Yields
+    ------
+    file object
+        The temporary file.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "out.txt"
+    >>> with atomic_write(path) as f:
+    ...     _ = f.write("hello\\n")
+    >>> path.read_text()
+    'hello\\n'
+    >>> with atomic_write(path) as f:
+    ...     _ = f.write("half")
+    ...     raise RuntimeError("interrupted")
+    Traceback (most recent call last):
+    RuntimeError: interrupted
+    >>> path.read_text(), sorted(p.name for p in path.parent.iterdir())
+    ('hello\\n', ['out.txt'])
+    """
+    path = os.fspath(path)
+    if mode not in ("w", "wb"):
+        raise ValueError(
+            f"atomic_write: mode must be 'w' or 'wb', not {mode!r}"
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if makedirs:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as err:
+            raise _write_error(path, err) from None
+    elif not os.path.isdir(folder):
+        raise FileNotFoundError(
+            f"{path}: cannot write, folder {folder} does not exist"
+        )
+    tmp = temp_sibling(path)
+    try:
+        with open(
+            tmp, mode, encoding=None if "b" in mode else encoding
+        ) as handle:
+            yield handle
+        os.replace(tmp, path)
+    except OSError as err:
+        _remove(tmp)
+        raise _write_error(path, err) from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def write_text(path, text, makedirs=False):
+    """Writes a text file atomically (see :func:`atomic_write`).
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file.
+    text : str
+        Its content.
+    makedirs : bool
+        Create the folder if needed.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "a" / "b.txt"
+    >>> write_text(path, "x\\n", makedirs=True)
+    >>> path.read_text()
+    'x\\n'
+    """
+    with atomic_write(path, "w", makedirs=makedirs) as handle:
+        handle.write(text)
+
+
+def write_json(path, obj, makedirs=False, sort_keys=False):
+    """Writes ``obj`` as indented JSON, atomically.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file.
+    obj : object
+        JSON-serialisable data.
+    makedirs : bool
+        Create the folder if needed.
+    sort_keys : bool
+        Sort mapping keys.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "r.json"
+    >>> write_json(path, {"wer": 2.5})
+    >>> read_json(path)
+    {'wer': 2.5}
+    """
+    text = json.dumps(obj, indent=2, sort_keys=sort_keys) + "\n"
+    write_text(path, text, makedirs=makedirs)
+
+
+def read_json(path, what="JSON file"):
+    """Reads a JSON file; errors name the file (and the line).
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What the file is, for messages.
+
+    Returns
+    -------
+    object
+        The data.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "bad.json"
+    >>> _ = path.write_text('{"a": 1,\\n')
+    >>> read_json(path, "report")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: .../bad.json: not a valid report (line 2: Expecting ...)
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: {what} not found")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{path}: not a valid {what} (line {err.lineno}: {err.msg})"
+        ) from None
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"{path}: not a valid {what} (not UTF-8 at byte {err.start})"
+        ) from None
+
+
+@contextlib.contextmanager
+def atomic_folder(path, replace=False):
+    """Builds a folder under a temporary name, then renames it into place.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The final folder.
+    replace : bool
+        Replace an existing ``path`` (the caller has checked it is its
+        own to replace); otherwise an existing ``path`` is an error.
+
+    Yields
+    ------
+    str
+        The temporary folder to fill.
+
+    Example
+    -------
+    >>> final = getfixture("tmp_path") / "store"
+    >>> with atomic_folder(final) as tmp:
+    ...     _ = open(os.path.join(tmp, "a.txt"), "w").write("a")
+    >>> sorted(os.listdir(final))
+    ['a.txt']
+    """
+    path = os.path.abspath(os.fspath(path))
+    parent = os.path.dirname(path)
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as err:
+        raise _write_error(path, err) from None
+    if os.path.exists(path) and not replace:
+        raise FileExistsError(f"{path}: already exists")
+    tmp = temp_sibling(path)
+    os.mkdir(tmp)
+    try:
+        yield tmp
+        if os.path.exists(path):
+            old = temp_sibling(path)
+            os.rename(path, old)
+            os.rename(tmp, path)
+            _remove(old)
+        else:
+            os.rename(tmp, path)
+    except OSError as err:
+        _remove(tmp)
+        raise _write_error(path, err) from None
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def remove_folder(path):
+    """Removes a folder atomically: renamed aside first, then deleted.
+
+    An interrupted removal leaves a temporary name that
+    :func:`clean_stale_temps` finishes, never a half-deleted folder under
+    its real name.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The folder.
+
+    Example
+    -------
+    >>> folder = getfixture("tmp_path") / "old"
+    >>> folder.mkdir()
+    >>> remove_folder(folder)
+    >>> folder.exists()
+    False
+    """
+    path = os.fspath(path)
+    aside = temp_sibling(path)
+    os.rename(path, aside)
+    _remove(aside)
+
+
+class FolderInUseError(RuntimeError):
+    """Another run holds the lock of a folder."""
+
+
+class RunLock:
+    """Exclusive use of a folder (or another path) by one process.
+
+    The lock is a ``flock`` on ``lock_file``, released by the kernel when
+    the holding process dies, however it dies. The holder is described in
+    ``<lock_file>.owner`` (pid, host, start time, command line), which the
+    refusal message quotes.
+
+    Arguments
+    ---------
+    lock_file : str or os.PathLike
+        The lock file (its folder is created if needed). Use
+        :meth:`for_folder` to lock a folder from inside, or a sibling
+        ``.<name>.lock`` to lock a path that does not exist yet.
+    target : str
+        What is locked, named in messages (default: the lock's folder).
+    what : str
+        What the target is, for messages (e.g. "output folder").
+    hint : str
+        Appended to the refusal message (what the user can do).
+
+    Example
+    -------
+    >>> folder = getfixture("tmp_path") / "exp"
+    >>> with RunLock.for_folder(folder, "output folder"):
+    ...     RunLock.for_folder(
+    ...         folder, "output folder"
+    ...     ).acquire()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    sb_rectifier.files.FolderInUseError: .../exp: this output folder is in use by another run (pid ...
+    """
+
+    def __init__(self, lock_file, target=None, what="folder", hint=""):
+        self.path = os.path.abspath(os.fspath(lock_file))
+        self.target = target or os.path.dirname(self.path)
+        self.what = what
+        self.hint = hint
+        self.owner_file = self.path + ".owner"
+        self._lock = None
+
+    @classmethod
+    def for_folder(cls, folder, what="folder", hint=""):
+        """A lock on ``folder`` held in ``<folder>/.lock``.
+
+        Arguments
+        ---------
+        folder : str or os.PathLike
+            The folder (created when the lock is taken).
+        what : str
+            What the folder is, for messages.
+        hint : str
+            Appended to the refusal message.
+
+        Returns
+        -------
+        RunLock
+            The (not yet acquired) lock.
+        """
+        folder = os.path.abspath(os.fspath(folder))
+        return cls(os.path.join(folder, ".lock"), folder, what, hint)
+
+    @classmethod
+    def for_path(cls, path, what="folder", hint=""):
+        """A lock on ``path`` held in a sibling ``.<name>.lock`` file.
+
+        For outputs that are renamed into place and so cannot hold their
+        own lock file (a corpus, a cache entry).
+
+        Arguments
+        ---------
+        path : str or os.PathLike
+            The path to lock (need not exist).
+        what : str
+            What it is, for messages.
+        hint : str
+            Appended to the refusal message.
+
+        Returns
+        -------
+        RunLock
+            The (not yet acquired) lock.
+        """
+        path = os.path.abspath(os.fspath(path))
+        folder, name = os.path.split(path)
+        return cls(os.path.join(folder, f".{name}.lock"), path, what, hint)
+
+    def _owner(self):
+        try:
+            with open(self.owner_file, encoding="utf-8") as handle:
+                info = json.load(handle)
+            return (
+                f"pid {info['pid']} on {info['host']}, started "
+                f"{info['started']}: {info['command']}"
+            )
+        except (OSError, ValueError, KeyError):
+            return "pid unknown"
+
+    def acquire(self, wait=False, poll_seconds=1.0):
+        """Takes the lock.
+
+        Arguments
+        ---------
+        wait : bool
+            Wait for the holder to finish (logging once who it is) instead
+            of raising :class:`FolderInUseError`.
+        poll_seconds : float
+            Polling interval while waiting.
+
+        Returns
+        -------
+        RunLock
+            ``self``.
+        """
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        except OSError as err:
+            raise _write_error(self.path, err) from None
+        lock = filelock.FileLock(self.path, timeout=0)
+        announced = False
+        while True:
+            try:
+                lock.acquire()
+                break
+            except filelock.Timeout:
+                message = (
+                    f"{self.target}: this {self.what} is in use by another "
+                    f"run ({self._owner()})"
+                )
+                if not wait:
+                    raise FolderInUseError(
+                        message + (f". {self.hint}" if self.hint else "")
+                    ) from None
+                if not announced:
+                    logger.info(message + "; waiting for it to finish")
+                    announced = True
+                time.sleep(poll_seconds)
+        self._lock = lock
+        owner = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": datetime.datetime.now().isoformat(timespec="seconds"),
+            "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
+        }
+        with contextlib.suppress(OSError):
+            write_json(self.owner_file, owner)
+        return self
+
+    @property
+    def held(self):
+        """Whether this object holds the lock."""
+        return self._lock is not None
+
+    def release(self):
+        """Releases the lock (a no-op if not held)."""
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.owner_file)
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()
+        return False
