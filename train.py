@@ -11,22 +11,23 @@ Ng (2013), with tanh, ReLU or leaky ReLU hidden units:
         --device cuda --precision bf16 --store_device cuda
 
 Steps, top to bottom:
- 1. load the hyperparameters (the unit YAML extends hparams/base.yaml);
-    with no --data_folder, make (or reuse) the embedded synthetic corpus;
- 2. check and cache the train/dev/test frames (features + pdf alignments);
- 3. estimate the input normalisation and the senone priors on train only;
- 4. train with HybridBrain, keeping the checkpoint with the best dev
-    cross-entropy;
- 5. evaluate dev and test frame metrics;
- 6. write log-likelihoods (Kaldi ark/scp), decode them with an HCLG graph,
+ 1. load and check the hyperparameters (the unit YAML extends
+    hparams/base.yaml); take the output folder for this run;
+ 2. with no --data_folder, make (or reuse) the embedded synthetic corpus;
+ 3. check and cache the train/dev/test frames (features + pdf alignments,
+    every split read with the training transition model and feature dim);
+ 4. estimate the input normalisation and the senone priors on train only;
+ 5. train with HybridBrain, keeping the checkpoint with the best dev
+    cross-entropy (refusing checkpoints of another experiment);
+ 6. evaluate dev and test frame metrics;
+ 7. write log-likelihoods (Kaldi ark/scp), decode them with an HCLG graph,
     choose LM weight and insertion penalty on dev, score dev and test WER;
- 7. print a summary.
+ 8. print a summary.
 
 Authors
  * sb_rectifier developers 2026
 """
 
-import json
 import logging
 import os
 import sys
@@ -34,28 +35,69 @@ import sys
 import speechbrain as sb
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from sb_rectifier.corpus.make_corpus import CorpusConfig, make_corpus
+from sb_rectifier.corpus.make_corpus import (
+    CorpusConfig,
+    make_corpus,
+    read_corpus_info,
+)
 from sb_rectifier.data import FrameDataset
-from sb_rectifier.data.kaldi_frames import load_split, pdf_counts, prepare_split
-from sb_rectifier.hparams import load_hparams
-from sb_rectifier.kaldi import TransitionModel
+from sb_rectifier.data.kaldi_frames import (
+    load_split,
+    pdf_counts,
+    prepare_split,
+    store_path,
+)
+from sb_rectifier.files import FolderInUseError, clean_stale_temps, write_json
+from sb_rectifier.hparams import load_hparams, resolve_hparams_file
+from sb_rectifier.kaldi import TransitionModel, read_kaldi_table_file
 from sb_rectifier.nnet import GlobalNormalization, SenonePriors
+from sb_rectifier.recipe import (
+    check_experiment_identity,
+    check_options,
+    derive_data_name,
+    lock_output_folder,
+    quiet_library_logs,
+    report_log_errors_once,
+)
+from sb_rectifier.recipe.experiment import experiment_identity
 from sb_rectifier.training import HybridBrain
 
 logger = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")
 
 
-def prepare_corpus(hparams):
-    """Makes or reuses the embedded corpus when it is the data folder."""
-    if os.path.abspath(hparams["data_folder"]) != os.path.abspath(
+def load_experiment(hparams_file, overrides):
+    """Loads and checks the hyperparameters.
+
+    When data directories are given on the command line (or in an
+    extending YAML) without ``data_name``, ``data_name`` (part of the
+    output folder) is derived from them, so runs on other data never share
+    an output folder.
+    """
+    _, merged = resolve_hparams_file(hparams_file, overrides)
+    data_name = derive_data_name(merged)
+    if data_name is not None:
+        merged["data_name"] = data_name
+    hparams, base_file, merged = load_hparams(hparams_file, merged)
+    check_options(hparams)
+    return hparams, base_file, merged
+
+
+def is_embedded_corpus(hparams):
+    """Whether the data folder is the embedded corpus that train.py makes."""
+    return os.path.abspath(hparams["data_folder"]) == os.path.abspath(
         hparams["corpus_folder"]
-    ):
+    )
+
+
+def prepare_corpus(hparams, progress):
+    """Makes or reuses the embedded corpus when it is the data folder."""
+    if not is_embedded_corpus(hparams):
         return
     config = CorpusConfig(
         hours=hparams["corpus_hours"], seed=hparams["corpus_seed"]
     )
-    info = make_corpus(hparams["corpus_folder"], config)
+    info = make_corpus(hparams["corpus_folder"], config, progress=progress)
     logger.info(
         f"Synthetic corpus: {info['phones']} phones, {info['num_pdfs']} pdfs, "
         f"{info['words']} words, "
@@ -66,24 +108,25 @@ def prepare_corpus(hparams):
     )
 
 
-def read_num_pdfs(hparams):
-    """Number of pdfs: from the YAML, else from the train final.mdl."""
+def read_train_model(hparams):
+    """The training transition model (None without final.mdl) and the
+    number of pdfs (from the YAML, else from that model)."""
     model_file = os.path.join(hparams["train_ali_dir"], "final.mdl")
-    from_model = None
+    model = None
     if os.path.isfile(model_file):
-        from_model = TransitionModel.read(model_file).num_pdfs
+        model = TransitionModel.read(model_file)
     n_pdfs = hparams["n_pdfs"]
-    if n_pdfs is None and from_model is None:
+    if n_pdfs is None and model is None:
         raise FileNotFoundError(
             f"{model_file}: not found; it gives the number of pdfs "
             "(or set n_pdfs in the YAML)"
         )
-    if n_pdfs is not None and from_model is not None and n_pdfs != from_model:
+    if n_pdfs is not None and model is not None and n_pdfs != model.num_pdfs:
         raise ValueError(
             f"n_pdfs={n_pdfs} in the YAML, but {model_file} has "
-            f"{from_model} pdfs"
+            f"{model.num_pdfs} pdfs"
         )
-    return n_pdfs if n_pdfs is not None else from_model
+    return model, (n_pdfs if n_pdfs is not None else model.num_pdfs)
 
 
 def split_dirs(hparams, split):
@@ -91,48 +134,62 @@ def split_dirs(hparams, split):
     data_dir = hparams[f"{split}_dir"]
     ali_dir = hparams[f"{split}_ali_dir"]
     if split == "test" and (ali_dir is None or not os.path.isdir(ali_dir)):
-        logger.info(
-            f"test: no alignment directory ({ali_dir}); frame metrics skipped"
-        )
         ali_dir = None  # test alignments are optional
     return data_dir, ali_dir
 
 
-def prepare_frames(hparams, num_pdfs):
-    """Checks and caches the frames of every split (main process only)."""
+def split_store(hparams, split, num_pdfs):
+    """The frame cache folder of a split."""
+    data_dir, ali_dir = split_dirs(hparams, split)
+    return store_path(
+        hparams["frame_cache_folder"],
+        split,
+        data_dir,
+        ali_dir,
+        num_pdfs,
+        length_tolerance=hparams["length_tolerance"],
+        apply_cmvn=hparams["apply_cmvn"],
+        norm_vars=hparams["cmvn_norm_vars"],
+    )
+
+
+def prepare_frames(hparams, model, num_pdfs, progress):
+    """Checks and caches the frames of every split (main process only).
+
+    Dev and test are read with the training transition model and must
+    have the training features' dim.
+    """
+    feat_dim = None
     for split in SPLITS:
         data_dir, ali_dir = split_dirs(hparams, split)
         if ali_dir is None:
             logger.info(
-                f"{split}: no alignment directory ({hparams[f'{split}_ali_dir']})"
-                ", so no frame metrics"
+                f"{split}: no alignment directory "
+                f"({hparams[f'{split}_ali_dir']}), so no frame metrics"
             )
-        prepare_split(
+        _, report = prepare_split(
             split,
             data_dir,
             ali_dir,
             num_pdfs,
-            store_folder(hparams, split),
+            hparams["frame_cache_folder"],
             hparams["data_report"],
             length_tolerance=hparams["length_tolerance"],
             max_skip_fraction=hparams["max_skip_fraction"],
             apply_cmvn=hparams["apply_cmvn"],
             norm_vars=hparams["cmvn_norm_vars"],
+            progress=progress,
+            feat_dim=feat_dim,
+            model=model,
         )
-
-
-def store_folder(hparams, split):
-    """Cache folder of a split's frame store."""
-    data_dir, _ = split_dirs(hparams, split)
-    name = os.path.abspath(data_dir).strip(os.sep).replace(os.sep, "_")
-    return os.path.join(hparams["frame_cache_folder"], f"{split}-{name}")
+        feat_dim = report["feat_dim"] if feat_dim is None else feat_dim
 
 
 def dataio_prepare(hparams, num_pdfs):
     """Loads the frame stores; estimates normalisation and priors on train."""
     stores = {
         split: load_split(
-            store_folder(hparams, split),
+            split_store(hparams, split, num_pdfs),
             mmap=hparams["store_mmap"] and split == "train",
         )
         for split in SPLITS
@@ -157,26 +214,63 @@ def dataio_prepare(hparams, num_pdfs):
     return datasets, normalizer, priors
 
 
-def graph_files(hparams):
-    """HCLG.fst and words.txt: given (a Kaldi graph dir) or built for the corpus."""
+def decoding_graph(hparams):
+    """Where the decoding graph comes from, decided before training.
+
+    Returns ``("kaldi", graph_dir)``, ``("corpus", lang_dir)`` or
+    ``(None, reason)``; a ``graph_dir`` without its files is an error now,
+    not after training.
+    """
+    if not hparams["decode"]:
+        return None, "decode: False"
     if hparams["graph_dir"] is not None:
-        paths = [
-            os.path.join(hparams["graph_dir"], f)
-            for f in ("HCLG.fst", "words.txt")
-        ]
-        for path in paths:
+        for name in ("HCLG.fst", "words.txt"):
+            path = os.path.join(hparams["graph_dir"], name)
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"{path}: not found (graph_dir)")
-        return paths
-    if os.path.abspath(hparams["data_folder"]) != os.path.abspath(
-        hparams["corpus_folder"]
+        return "kaldi", hparams["graph_dir"]
+    lang = os.path.join(hparams["data_folder"], "data", "lang")
+    if is_embedded_corpus(hparams) or (
+        read_corpus_info(hparams["data_folder"]) is not None
+        and os.path.isdir(lang)
     ):
-        return None
+        return "corpus", lang
+    return None, (
+        "no decoding graph: --graph_dir is not set and "
+        f"{hparams['data_folder']} is not a corpus made by make-corpus"
+    )
+
+
+def check_transcripts(hparams, datasets):
+    """Every decoded utterance needs a reference transcript (checked
+    before training, not after)."""
+    refs = {}
+    for split in ("dev", "test"):
+        path = os.path.join(hparams[f"{split}_dir"], "text")
+        table = read_kaldi_table_file(
+            path, f"{split} transcripts (text)", allow_empty=True
+        )
+        utts = datasets[split].store.utt_ids
+        missing = [u for u in utts if u not in table]
+        if missing:
+            raise ValueError(
+                f"{path}: no transcript for {len(missing)} of {len(utts)} "
+                f"{split} utterances (e.g. {', '.join(missing[:3])}); WER "
+                "needs one per utterance (fix the file, or --decode False)"
+            )
+        refs[split] = {u: table[u].split() for u in utts}
+    return refs
+
+
+def graph_files(hparams, source, where):
+    """HCLG.fst and words.txt: given (a Kaldi graph dir) or built for the corpus."""
+    if source == "kaldi":
+        return [os.path.join(where, f) for f in ("HCLG.fst", "words.txt")]
     from sb_rectifier.decoding import build_corpus_graph
 
     out_dir = os.path.join(hparams["output_folder"], "graph")
     compiled = build_corpus_graph(
-        os.path.join(hparams["corpus_folder"], "data", "lang"),
+        where,
         os.path.join(hparams["train_ali_dir"], "final.mdl"),
         out_dir=out_dir,
     )
@@ -187,22 +281,17 @@ def graph_files(hparams):
     return [os.path.join(out_dir, f) for f in ("HCLG.fst", "words.txt")]
 
 
-def decode_and_score(brain, hparams, datasets, priors):
-    """Decodes dev and test; returns the decoding report (or None)."""
+def decode_and_score(brain, hparams, datasets, priors, graph, refs):
+    """Decodes dev and test; returns the decoding report."""
     from sb_rectifier.decoding import (
         ParallelDecoder,
         read_symbols,
         tune_and_decode,
     )
-    from sb_rectifier.scoring import read_text
 
-    files = graph_files(hparams) if hparams["decode"] else None
-    if files is None:
-        logger.info("No decoding graph (set graph_dir): WER skipped")
-        return None
-    graph, words_txt = files
+    graph_fst, words_txt = graph_files(hparams, *graph)
     out_dir = os.path.join(hparams["output_folder"], "decode")
-    scps, refs = {}, {}
+    scps = {}
     for split in ("dev", "test"):
         scps[split] = brain.write_log_likelihoods(
             datasets[split],
@@ -211,8 +300,6 @@ def decode_and_score(brain, hparams, datasets, priors):
             prior_scale=hparams["prior_scale"],
             max_frames=hparams["eval_max_frames"],
         )
-        all_refs = read_text(os.path.join(hparams[f"{split}_dir"], "text"))
-        refs[split] = {u: all_refs[u] for u in datasets[split].store.utt_ids}
     glm = None
     if hparams["glm_file"]:
         from sb_rectifier.scoring import Glm
@@ -220,7 +307,7 @@ def decode_and_score(brain, hparams, datasets, priors):
         glm = Glm.read(hparams["glm_file"])
     id2word = {i: w for w, i in read_symbols(words_txt).items()}
     with ParallelDecoder(
-        graph,
+        graph_fst,
         os.path.join(hparams["train_ali_dir"], "final.mdl"),
         num_workers=hparams["decode_jobs"],
         beam=hparams["beam"],
@@ -244,23 +331,69 @@ def main(argv):
     """Runs the recipe; returns the summary dict."""
     hparams_file, run_opts, overrides = sb.parse_arguments(argv)
     sb.utils.distributed.ddp_init_group(run_opts)
-    hparams, base_file, merged = load_hparams(hparams_file, overrides)
+    quiet_library_logs()
+    hparams, base_file, merged = load_experiment(hparams_file, overrides)
+    lock = None
+    if if_main_process():
+        lock = lock_output_folder(hparams["output_folder"])
+    try:
+        return run(hparams, run_opts, base_file, merged)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def run(hparams, run_opts, base_file, merged):
+    """The recipe's steps, once the output folder is this run's."""
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=base_file,
         overrides=merged,
     )
+    report_log_errors_once()
+    if if_main_process():
+        clean_stale_temps(hparams["output_folder"], recursive=True)
+    progress = not run_opts["noprogressbar"]
+    graph = decoding_graph(hparams)
+    if graph[0] is None and hparams["decode"]:
+        logger.warning(
+            f"WER will not be computed ({graph[1]}); frame metrics only. "
+            "Set --graph_dir to a Kaldi graph directory (HCLG.fst, "
+            "words.txt), or --decode False to silence this."
+        )
+    elif graph[0] is None:
+        logger.info("decode: False, so WER will not be computed")
 
-    run_on_main(prepare_corpus, kwargs={"hparams": hparams})
-    num_pdfs = read_num_pdfs(hparams)
     run_on_main(
-        prepare_frames, kwargs={"hparams": hparams, "num_pdfs": num_pdfs}
+        prepare_corpus, kwargs={"hparams": hparams, "progress": progress}
+    )
+    train_model, num_pdfs = read_train_model(hparams)
+    run_on_main(
+        prepare_frames,
+        kwargs={
+            "hparams": hparams,
+            "model": train_model,
+            "num_pdfs": num_pdfs,
+            "progress": progress,
+        },
     )
     datasets, normalizer, priors = dataio_prepare(hparams, num_pdfs)
+    refs = check_transcripts(hparams, datasets) if graph[0] else None
 
     model = hparams["model"](
         input_size=datasets["train"].input_size, n_pdfs=num_pdfs
     )
+    if if_main_process():
+        check_experiment_identity(
+            hparams["output_folder"],
+            hparams["save_folder"],
+            experiment_identity(
+                hparams,
+                datasets["train"].store,
+                num_pdfs,
+                datasets["train"].input_size,
+            ),
+        )
     logger.info(
         f"Model: {model.num_parameters() / 1e6:.2f}M parameters, "
         f"input {datasets['train'].window} x {datasets['train'].store.feat_dim}, "
@@ -299,9 +432,12 @@ def main(argv):
         )
         summary[f"{split}_ce"] = brain.last_test_stats["ce"]
         summary[f"{split}_frame_acc"] = brain.last_test_stats["frame_acc"]
+    summary["best_epoch"] = hparams["epoch_counter"].current
     decoding = None
-    if if_main_process():
-        decoding = decode_and_score(brain, hparams, datasets, priors)
+    if if_main_process() and graph[0] is not None:
+        decoding = decode_and_score(
+            brain, hparams, datasets, priors, graph, refs
+        )
     if decoding is not None:
         for split in ("dev", "test"):
             summary[f"{split}_wer"] = decoding[split]["wer"]
@@ -315,6 +451,8 @@ def main(argv):
                 os.path.join(hparams["output_folder"], "decode")
             ),
         )
+    else:
+        summary["wer_not_computed"] = graph[1]
     if if_main_process():
         priors_file = os.path.join(
             hparams["save_folder"], "ali_train_pdf.counts"
@@ -328,9 +466,13 @@ def main(argv):
             data_checks=os.path.abspath(hparams["data_report"]),
             checkpoints=os.path.abspath(hparams["save_folder"]),
             pdf_counts=os.path.abspath(priors_file),
+            summary=os.path.abspath(hparams["summary_file"]),
         )
-        with open(hparams["summary_file"], "w", encoding="utf-8") as fout:
-            json.dump(summary, fout, indent=2)
+        if hparams["sparsity_folder"] is not None and os.path.isdir(
+            hparams["sparsity_folder"]
+        ):
+            summary["sparsity"] = os.path.abspath(hparams["sparsity_folder"])
+        write_json(hparams["summary_file"], summary)
         print_summary(summary)
     return summary
 
@@ -344,6 +486,11 @@ def print_summary(summary):
                 f"{split:>4}: cross-entropy {summary[f'{split}_ce']:.4f} "
                 f"nats/frame, frame accuracy {summary[f'{split}_frame_acc']:.2f} %"
             )
+    if "best_epoch" in summary and "dev_ce" in summary:
+        lines.append(
+            f"      (checkpoint of epoch {summary['best_epoch']}, the lowest "
+            "dev cross-entropy)"
+        )
     if "test_wer" in summary:
         lines.append(
             f" WER: dev {summary['dev_wer']:.2f} %, test {summary['test_wer']:.2f} % "
@@ -355,14 +502,18 @@ def print_summary(summary):
         for name, wer in summary["test_wer_subsets"].items():
             if name != "all":
                 lines.append(f"      test {name}: {wer:.2f} %")
+    elif "wer_not_computed" in summary:
+        lines.append(f" WER: not computed ({summary['wer_not_computed']})")
     for key in (
         "output_folder",
+        "summary",
         "train_log",
         "metrics",
         "data_checks",
         "checkpoints",
         "pdf_counts",
         "decoding",
+        "sparsity",
     ):
         if key in summary:
             lines.append(f"{key:>13}: {summary[key]}")
@@ -370,4 +521,12 @@ def print_summary(summary):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except (OSError, ValueError, KeyError, FolderInUseError) as err:
+        # A clear message for what the user can fix; the traceback is in
+        # log.txt (when the output folder got that far).
+        logger.debug("train.py failed", exc_info=True)
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"train.py: error: {message}", file=sys.stderr, flush=True)
+        sys.exit(1)

@@ -362,6 +362,47 @@ def read_json(path, what="JSON file"):
         ) from None
 
 
+def iter_text_lines(path, what="text file"):
+    """Yields ``(line_number, line)`` of a UTF-8 text file, errors named.
+
+    A missing file, or bytes that are not UTF-8, give an error naming the
+    file, the line and the column, instead of a bare ``UnicodeDecodeError``.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What the file is, for messages.
+
+    Yields
+    ------
+    tuple
+        ``(line_number, line)``, 1-based, the line without its newline.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "text"
+    >>> _ = path.write_bytes(b"u1 hello\\nu2 caf\\xe9\\n")
+    >>> list(iter_text_lines(path, "transcript"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: .../text: line 2: not valid UTF-8 (byte 0xe9 at column 7)
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: {what} not found")
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(
+                    f"{path}: line {number}: not valid UTF-8 (byte "
+                    f"0x{raw[err.start]:02x} at column {err.start + 1})"
+                ) from None
+            yield number, line.rstrip("\r\n")
+
+
 @contextlib.contextmanager
 def atomic_folder(path, replace=False):
     """Builds a folder under a temporary name, then renames it into place.
@@ -605,7 +646,7 @@ class RunLock:
             self._lock = None
 
     def __enter__(self):
-        return self.acquire()
+        return self if self.held else self.acquire()
 
     def __exit__(self, *exc):
         self.release()

@@ -152,18 +152,24 @@ class FrameDataset(torch.utils.data.Dataset):
         )
         return {"sampler": sampler, "batch_size": None, "collate_fn": _identity}
 
-    def eval_loader_kwargs(self, max_frames):
+    def eval_loader_kwargs(self, max_frames, rank=0, num_replicas=1):
         """DataLoader arguments for whole utterances in order.
 
         Arguments
         ---------
         max_frames : int
             Frame budget of one minibatch.
+        rank : int
+            This process' share of the utterances (DDP evaluation).
+        num_replicas : int
+            Number of processes sharing the utterances.
 
         Returns
         -------
         dict
             ``sampler``, ``batch_size=None`` and ``collate_fn``.
         """
-        sampler = UtteranceSampler(self.store.lengths.tolist(), max_frames)
+        sampler = UtteranceSampler(
+            self.store.lengths.tolist(), max_frames, rank, num_replicas
+        )
         return {"sampler": sampler, "batch_size": None, "collate_fn": _identity}

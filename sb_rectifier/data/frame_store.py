@@ -18,11 +18,11 @@ Authors
 import json
 import os
 import shutil
-import tempfile
 
 import numpy as np
 import torch
 
+from sb_rectifier.files import WriteError, remove_folder, temp_sibling
 from sb_rectifier.lobes.context_splice import context_indices
 
 FORMAT_VERSION = 1
@@ -253,9 +253,9 @@ class FrameStoreWriter:
 
     def __init__(self, folder, with_labels, extra_meta=None):
         self.folder = os.path.abspath(folder)
-        parent = os.path.dirname(self.folder)
-        os.makedirs(parent, exist_ok=True)
-        self.tmp = tempfile.mkdtemp(prefix=".tmp-store-", dir=parent)
+        os.makedirs(os.path.dirname(self.folder), exist_ok=True)
+        self.tmp = temp_sibling(self.folder)
+        os.mkdir(self.tmp)
         self.with_labels = with_labels
         self.extra_meta = dict(extra_meta or {})
         self._feats = open(os.path.join(self.tmp, "feats.f32"), "wb")
@@ -307,22 +307,46 @@ class FrameStoreWriter:
                     f"{len(labels)} labels"
                 )
             self._labels.append(np.asarray(labels, dtype=np.int32))
+        try:
+            self._feats.write(feats.tobytes())
+        except OSError as err:
+            self.abort()
+            raise WriteError(
+                err.errno,
+                f"{self.folder}: cannot write the frame store: "
+                f"{err.strerror or err}",
+            ) from None
         self._seen.add(utt_id)
         self._utt_ids.append(utt_id)
-        self._feats.write(feats.tobytes())
         self._offsets.append(self._offsets[-1] + feats.shape[0])
 
     def close(self):
         """Finalises the store and moves it into place.
+
+        On any error (a full disk included) the temporary folder is
+        removed and the error names the store folder.
 
         Returns
         -------
         str
             The store folder.
         """
+        try:
+            return self._close()
+        except OSError as err:
+            self.abort()
+            raise WriteError(
+                err.errno,
+                f"{self.folder}: cannot write the frame store: "
+                f"{err.strerror or err}",
+            ) from None
+        except BaseException:
+            self.abort()
+            raise
+
+    def _close(self):
         self._feats.close()
         if not self._utt_ids:
-            self.abort()
             raise ValueError(f"{self.folder}: no utterance to store")
         np.save(
             os.path.join(self.tmp, "offsets.npy"),
@@ -350,14 +374,17 @@ class FrameStoreWriter:
         ) as fout:
             json.dump(meta, fout, indent=2, sort_keys=True)
         if os.path.exists(self.folder):
-            shutil.rmtree(self.folder)
+            remove_folder(self.folder)
         os.rename(self.tmp, self.folder)
         return self.folder
 
     def abort(self):
         """Removes the temporary folder; nothing is left behind."""
         if not self._feats.closed:
-            self._feats.close()
+            try:
+                self._feats.close()
+            except OSError:
+                pass  # a full disk fails the final flush too
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self):

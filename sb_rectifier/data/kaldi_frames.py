@@ -6,18 +6,26 @@ alignment and appended to a :class:`~sb_rectifier.data.FrameStore`.
 
 Checks, per utterance:
 
+* no frames (an empty feature matrix): skipped (counted);
 * no alignment for the utterance: skipped (counted);
 * frames and labels differ by more than ``length_tolerance``: skipped
   (counted); within the tolerance both are cut to the shorter length;
 * features unreadable, NaN/Inf or of the wrong dimension: skipped
-  (counted, with the reader's message);
+  (counted, with the reader's message); the expected dimension is that of
+  most of the first utterances for train, and train's for dev and test (a
+  split whose features all have another dimension is an error, before any
+  training);
 * a pdf id outside ``[0, num_pdfs)``: an error naming the utterance and
   the alignment directory (a wrong model, not a bad utterance).
 
 Skips are logged, written to a JSON report, and an error is raised when
 more than ``max_skip_fraction`` of a split is skipped: nothing is dropped
-silently. Stores are cached in the experiment folder and rebuilt only
-when a source file or an option changes.
+silently. Stores are cached (one folder per split, data directory,
+alignment directory and options) and rebuilt when any file they were built
+from changes: the data directory's files, every archive its ``feats.scp``
+and ``cmvn.scp`` point to (wherever they live), and the alignment
+directory's files and archives. A cache entry is built by one process at a
+time (others wait and then reuse it) and renamed into place when complete.
 
 Authors
  * sb_rectifier developers 2026
@@ -27,6 +35,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 
 import numpy as np
 from tqdm import tqdm
@@ -36,9 +45,17 @@ from sb_rectifier.data.frame_store import (
     FrameStoreWriter,
     read_store_meta,
 )
+from sb_rectifier.files import (
+    RunLock,
+    clean_stale_temps,
+    iter_text_lines,
+    read_json,
+    write_json,
+)
 
 logger = logging.getLogger(__name__)
 
+SKIP_NO_FRAMES = "no frames"
 SKIP_MISSING_ALIGNMENT = "missing alignment"
 SKIP_LENGTH_MISMATCH = "frame/label length mismatch"
 SKIP_BAD_FEATURES = "unreadable or non-finite features"
@@ -46,28 +63,81 @@ MAX_LISTED = 50
 
 
 def _file_signature(paths):
-    """(path, size, mtime) of existing files, for cache fingerprints."""
+    """(path, size, mtime, inode) of existing files, for cache fingerprints."""
     rows = []
-    for path in sorted(set(paths)):
+    for path in sorted({os.path.abspath(p) for p in paths}):
         if os.path.isfile(path):
             stat = os.stat(path)
-            rows.append([os.path.abspath(path), stat.st_size, stat.st_mtime_ns])
+            rows.append([path, stat.st_size, stat.st_mtime_ns, stat.st_ino])
     return rows
 
 
+_OFFSET_RE = re.compile(r"^(.*):\d+(\[[^\]]*\])?$")
+
+
 def _ark_files(scp_path):
-    """Archive files referenced by a Kaldi scp file."""
+    """Archive files referenced by a Kaldi scp file (pipes excluded)."""
     arks = set()
-    with open(scp_path, encoding="utf-8") as fin:
-        for line in fin:
-            parts = line.split(maxsplit=1)
-            if len(parts) == 2 and not parts[1].rstrip().endswith("|"):
-                arks.add(parts[1].strip().rsplit(":", 1)[0])
+    for _, line in iter_text_lines(scp_path, "scp file"):
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2 or parts[1].rstrip().endswith("|"):
+            continue
+        target = parts[1].strip()
+        match = _OFFSET_RE.match(target)
+        arks.add(match.group(1) if match else target)
     return arks
 
 
+def source_files(data_dir, ali_dir, apply_cmvn=True):
+    """Every file a split's frame store is built from.
+
+    The files of the data and alignment directories, and the archives
+    that their ``feats.scp``, ``cmvn.scp`` and pdf scp files point to,
+    wherever those live (Kaldi keeps them in ``mfcc/``, ``fbank/``, ...).
+
+    Arguments
+    ---------
+    data_dir : str
+        Kaldi data directory.
+    ali_dir : str or None
+        Alignment directory.
+    apply_cmvn : bool
+        Whether ``cmvn.scp`` is read.
+
+    Returns
+    -------
+    list of str
+        The files (absolute paths).
+
+    Example
+    -------
+    >>> tmp = getfixture("tmp_path")
+    >>> (tmp / "data").mkdir()
+    >>> _ = (tmp / "data" / "cmvn.scp").write_text("spk1 /cmvn/a.ark:9\\n")
+    >>> sorted(source_files(tmp / "data", None))[0]
+    '/cmvn/a.ark'
+    """
+    files = []
+    for folder in filter(None, [data_dir, ali_dir]):
+        if os.path.isdir(folder):
+            files += [
+                os.path.join(folder, f)
+                for f in os.listdir(folder)
+                if not f.startswith(".")
+            ]
+    scps = [os.path.join(data_dir, "feats.scp")]
+    if apply_cmvn:
+        scps.append(os.path.join(data_dir, "cmvn.scp"))
+    if ali_dir is not None:
+        scps += [os.path.join(ali_dir, n) for n in ("ali_pdf.scp", "pdf.scp")]
+    for scp in scps:
+        if os.path.isfile(scp):
+            files += list(_ark_files(scp))
+    return sorted({os.path.abspath(f) for f in files})
+
+
 def source_fingerprint(data_dir, ali_dir, options):
-    """A hash of the input files (sizes, mtimes) and the options.
+    """A hash of the source files (sizes, mtimes, inodes) and the options.
 
     Arguments
     ---------
@@ -76,7 +146,8 @@ def source_fingerprint(data_dir, ali_dir, options):
     ali_dir : str or None
         Alignment directory.
     options : dict
-        Options that change the store's content.
+        Options that change the store's content (``apply_cmvn`` decides
+        whether ``cmvn.scp``'s archives count).
 
     Returns
     -------
@@ -90,17 +161,83 @@ def source_fingerprint(data_dir, ali_dir, options):
     >>> fp == source_fingerprint(folder, None, {"a": 2})
     False
     """
-    files = []
-    for folder in filter(None, [data_dir, ali_dir]):
-        if os.path.isdir(folder):
-            files += [os.path.join(folder, f) for f in os.listdir(folder)]
-    scp = os.path.join(data_dir, "feats.scp")
-    if os.path.isfile(scp):
-        files += list(_ark_files(scp))
+    files = source_files(data_dir, ali_dir, options.get("apply_cmvn", True))
     payload = json.dumps(
         {"files": _file_signature(files), "options": options}, sort_keys=True
     )
     return hashlib.sha1(payload.encode()).hexdigest()
+
+
+def store_path(
+    cache_folder,
+    split,
+    data_dir,
+    ali_dir,
+    num_pdfs,
+    length_tolerance=0,
+    apply_cmvn=True,
+    norm_vars=False,
+):
+    """The cache folder of a split's store: one per data, alignments, options.
+
+    Two experiments on other alignments of the same data directory get
+    two entries, so they never rebuild each other's.
+
+    Arguments
+    ---------
+    cache_folder : str
+        The frame cache (``frame_cache_folder``).
+    split : str
+        Split name.
+    data_dir : str
+        Kaldi data directory.
+    ali_dir : str or None
+        Alignment directory.
+    num_pdfs : int or None
+        Number of pdfs.
+    length_tolerance : int
+        See :func:`prepare_split`.
+    apply_cmvn : bool
+        See :func:`prepare_split`.
+    norm_vars : bool
+        See :func:`prepare_split`.
+
+    Returns
+    -------
+    str
+        ``<cache_folder>/<split>-<data dir name>-<hash>``.
+
+    Example
+    -------
+    >>> a = store_path("cache", "dev", "data/dev", "exp/ali_dev", 10)
+    >>> b = store_path("cache", "dev", "data/dev", "exp/tri4_ali_dev", 10)
+    >>> a.startswith("cache/dev-dev-"), a == b
+    (True, False)
+    """
+    key = json.dumps(
+        {
+            "data_dir": os.path.abspath(data_dir),
+            "ali_dir": ali_dir and os.path.abspath(ali_dir),
+            "options": _store_options(
+                split, num_pdfs, length_tolerance, apply_cmvn, norm_vars
+            ),
+        },
+        sort_keys=True,
+    )
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    name = os.path.basename(os.path.abspath(data_dir)) or "data"
+    return os.path.join(cache_folder, f"{split}-{name}-{digest}")
+
+
+def _store_options(split, num_pdfs, length_tolerance, apply_cmvn, norm_vars):
+    return {
+        "split": split,
+        "num_pdfs": num_pdfs,
+        "length_tolerance": length_tolerance,
+        "apply_cmvn": apply_cmvn,
+        "norm_vars": norm_vars,
+        "format": 2,
+    }
 
 
 def build_split_store(
@@ -171,6 +308,9 @@ def build_split_store(
             except (ValueError, OSError) as err:
                 skip(SKIP_BAD_FEATURES, utt, str(err))
                 continue
+            if feats.shape[0] == 0:
+                skip(SKIP_NO_FRAMES, utt)
+                continue
             if labels is not None:
                 diff = feats.shape[0] - len(labels)
                 if abs(diff) > length_tolerance:
@@ -205,22 +345,29 @@ def build_split_store(
                 f"{split}: no usable utterance in {data.path} "
                 f"(skipped: {counts}; alignments: {ali_source})"
             )
-    extra = 0
-    if alignments is not None:
-        feats_utts = set(data.utt_ids)
-        extra = sum(1 for utt in alignments if utt not in feats_utts)
-    return {
-        "split": split,
-        "data_dir": os.path.abspath(data.path),
-        "alignments": ali_source,
-        "utterances": len(data.utt_ids),
-        "kept": len(data.utt_ids) - sum(len(v) for v in skipped.values()),
-        "frames": kept_frames,
-        "trimmed_within_tolerance": trimmed,
-        "alignments_without_features": extra,
-        "skipped": {k: len(v) for k, v in skipped.items()},
-        "skipped_utterances": {k: v[:MAX_LISTED] for k, v in skipped.items()},
-    }
+        extra = 0
+        if alignments is not None:
+            feats_utts = set(data.utt_ids)
+            extra = sum(1 for utt in alignments if utt not in feats_utts)
+        report = {
+            "split": split,
+            "data_dir": os.path.abspath(data.path),
+            "alignments": ali_source,
+            "utterances": len(data.utt_ids),
+            "kept": len(data.utt_ids) - sum(len(v) for v in skipped.values()),
+            "frames": kept_frames,
+            "feat_dim": data.feat_dim,
+            "trimmed_within_tolerance": trimmed,
+            "alignments_without_features": extra,
+            "skipped": {k: len(v) for k, v in skipped.items()},
+            "skipped_utterances": {
+                k: v[:MAX_LISTED] for k, v in skipped.items()
+            },
+        }
+        # The report goes in the store's meta.json, renamed into place
+        # with the frames: a cache entry is complete or absent.
+        writer.extra_meta["report"] = report
+    return report
 
 
 def prepare_split(
@@ -228,13 +375,15 @@ def prepare_split(
     data_dir,
     ali_dir,
     num_pdfs,
-    store_folder,
+    cache_folder,
     report_file,
     length_tolerance=0,
     max_skip_fraction=0.05,
     apply_cmvn=True,
     norm_vars=False,
     progress=True,
+    feat_dim=None,
+    model=None,
 ):
     """Builds (or reuses) the checked frame store of one split.
 
@@ -249,8 +398,8 @@ def prepare_split(
         archives); None for a split without alignments.
     num_pdfs : int or None
         Number of pdfs.
-    store_folder : str
-        Where the store is cached.
+    cache_folder : str
+        The frame cache; the store goes in :func:`store_path`.
     report_file : str
         JSON report of the checks (one entry per split, updated).
     length_tolerance : int
@@ -263,6 +412,13 @@ def prepare_split(
         Variance normalisation in CMVN (Kaldi's ``--norm-vars``).
     progress : bool
         Show a progress bar.
+    feat_dim : int, optional
+        The feature dim every utterance must have (the training
+        features'); a split whose features have another dim is an error.
+    model : TransitionModel, optional
+        The transition model the network is trained for: the alignment
+        directory's ``final.mdl`` must map transition-ids to the same
+        pdfs.
 
     Returns
     -------
@@ -271,51 +427,130 @@ def prepare_split(
     """
     from sb_rectifier.kaldi import KaldiDataDir, load_alignment_dir
 
-    options = {
-        "split": split,
-        "num_pdfs": num_pdfs,
-        "length_tolerance": length_tolerance,
-        "apply_cmvn": apply_cmvn,
-        "norm_vars": norm_vars,
-    }
-    fingerprint = source_fingerprint(data_dir, ali_dir, options)
-    if os.path.isdir(store_folder):
-        try:
-            meta = read_store_meta(store_folder)
-        except (OSError, ValueError):
-            meta = {}
-        if meta.get("fingerprint") == fingerprint:
-            logger.info(f"Reusing the {split} frame store in {store_folder}")
-            report = meta["report"]
-            _update_report(report_file, split, report)
-            _check_skips(report, max_skip_fraction, report_file)
-            return store_folder, report
-
-    data = KaldiDataDir(data_dir, apply_cmvn=apply_cmvn, norm_vars=norm_vars)
-    alignments = None
-    ali_source = None
-    if ali_dir is not None:
-        alignments = load_alignment_dir(ali_dir)
-        ali_source = os.path.abspath(ali_dir)
-    report = build_split_store(
-        split,
-        data,
-        alignments,
-        num_pdfs,
-        store_folder,
-        length_tolerance=length_tolerance,
-        ali_source=ali_source,
-        progress=progress,
+    if model is not None and ali_dir is not None:
+        check_same_model(ali_dir, model)
+    options = _store_options(
+        split, num_pdfs, length_tolerance, apply_cmvn, norm_vars
     )
+    folder = store_path(
+        cache_folder,
+        split,
+        data_dir,
+        ali_dir,
+        num_pdfs,
+        length_tolerance=length_tolerance,
+        apply_cmvn=apply_cmvn,
+        norm_vars=norm_vars,
+    )
+    clean_stale_temps(cache_folder)
+    with RunLock.for_path(folder, "frame cache entry").acquire(wait=True):
+        fingerprint = source_fingerprint(data_dir, ali_dir, options)
+        report = _cached_report(folder, fingerprint)
+        if report is not None:
+            logger.info(f"Reusing the {split} frame store in {folder}")
+        else:
+            data = KaldiDataDir(
+                data_dir, apply_cmvn=apply_cmvn, norm_vars=norm_vars
+            )
+            _check_feat_dim(data, feat_dim, split)
+            alignments = None
+            ali_source = None
+            if ali_dir is not None:
+                alignments = load_alignment_dir(ali_dir)
+                ali_source = os.path.abspath(ali_dir)
+            report = build_split_store(
+                split,
+                data,
+                alignments,
+                num_pdfs,
+                folder,
+                length_tolerance=length_tolerance,
+                ali_source=ali_source,
+                progress=progress,
+                extra_meta={"fingerprint": fingerprint},
+            )
+            _log_report(report, report_file)
+    if feat_dim is not None and report["feat_dim"] != feat_dim:
+        raise ValueError(
+            _dim_message(
+                report["data_dir"], split, report["feat_dim"], feat_dim
+            )
+        )
     _update_report(report_file, split, report)
-    _log_report(report, report_file)
-    # Fingerprint and report go in last: an interrupted run rebuilds.
-    meta_path = os.path.join(store_folder, "meta.json")
-    meta = read_store_meta(store_folder)
-    meta.update(fingerprint=fingerprint, report=report)
-    _write_json(meta_path, meta)
     _check_skips(report, max_skip_fraction, report_file)
-    return store_folder, report
+    return folder, report
+
+
+def _cached_report(folder, fingerprint):
+    """The report of a complete cache entry built from these sources."""
+    if not os.path.isdir(folder):
+        return None
+    try:
+        meta = read_store_meta(folder)
+    except (OSError, ValueError):
+        return None
+    if meta.get("fingerprint") != fingerprint or "report" not in meta:
+        return None
+    return meta["report"]
+
+
+def _dim_message(data_dir, split, dim, expected):
+    return (
+        f"{os.path.join(data_dir, 'feats.scp')}: the {split} features have "
+        f"dim {dim}, but the training features have dim {expected}: every "
+        "split needs the same features (same extraction, same options)"
+    )
+
+
+def _check_feat_dim(data, feat_dim, split):
+    """Fixes the dim every utterance must have; a split-wide mismatch is
+    an error before any training."""
+    if feat_dim is None:
+        return
+    dim, _ = data.probe_feat_dim()
+    if dim != feat_dim:
+        raise ValueError(_dim_message(data.path, split, dim, feat_dim))
+    data.expect_feat_dim(feat_dim, "the dim of the training features")
+
+
+def check_same_model(ali_dir, model):
+    """Checks that an alignment directory's final.mdl maps transition-ids
+    to the same pdfs as the model the network is trained for.
+
+    Arguments
+    ---------
+    ali_dir : str
+        Alignment directory (nothing is checked without a final.mdl).
+    model : TransitionModel
+        The training model (its ``source`` names it in the message).
+
+    Example
+    -------
+    >>> from sb_rectifier.kaldi import HmmTopology, TransitionModel
+    >>> tmp = getfixture("tmp_path")
+    >>> train = TransitionModel.monophone(HmmTopology.left_to_right([1, 2]))
+    >>> TransitionModel.monophone(HmmTopology.left_to_right([1])).write(
+    ...     tmp / "final.mdl"
+    ... )
+    >>> check_same_model(tmp, train)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: .../final.mdl: this transition model differs from ...
+    """
+    from sb_rectifier.kaldi import TransitionModel
+
+    path = os.path.join(ali_dir, "final.mdl")
+    if not os.path.isfile(path):
+        return
+    other = TransitionModel.read(path)
+    difference = other.pdf_mapping_difference(model)
+    if difference is not None:
+        source = getattr(model, "source", None) or "the training model"
+        raise ValueError(
+            f"{path}: this transition model differs from {source}, the one "
+            f"the network is trained for ({difference}), so its alignments "
+            "would be read as other pdfs; align this split with the "
+            "training system's final.mdl"
+        )
 
 
 def _check_skips(report, max_skip_fraction, report_file):
@@ -351,21 +586,12 @@ def _log_report(report, report_file):
         )
 
 
-def _write_json(path, obj):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fout:
-        json.dump(obj, fout, indent=2, sort_keys=True)
-    os.replace(tmp, path)
-
-
 def _update_report(report_file, split, report):
     reports = {}
     if os.path.isfile(report_file):
-        with open(report_file, encoding="utf-8") as fin:
-            reports = json.load(fin)
+        reports = read_json(report_file, "data check report")
     reports[split] = report
-    os.makedirs(os.path.dirname(os.path.abspath(report_file)), exist_ok=True)
-    _write_json(report_file, reports)
+    write_json(report_file, reports, makedirs=True, sort_keys=True)
 
 
 def load_split(store_folder, mmap=False, device="cpu"):

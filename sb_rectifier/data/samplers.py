@@ -17,6 +17,9 @@ Authors
  * sb_rectifier developers 2026
 """
 
+import bisect
+import itertools
+
 import torch
 
 
@@ -103,7 +106,11 @@ class UtteranceSampler(torch.utils.data.Sampler):
     """Whole utterances in order, grouped up to ``max_frames`` frames.
 
     Yields ``slice(first_utt, end_utt)`` objects; a group always holds at
-    least one utterance, however long.
+    least one utterance, however long. With ``num_replicas > 1`` (DDP
+    evaluation) the utterances are cut into ``num_replicas`` contiguous
+    blocks of about equal frames and this sampler yields the groups of
+    block ``rank`` only: every utterance is evaluated by exactly one
+    process.
 
     Arguments
     ---------
@@ -111,27 +118,59 @@ class UtteranceSampler(torch.utils.data.Sampler):
         Frames per utterance, in store order.
     max_frames : int
         Frame budget of one group.
+    rank : int
+        This process' block.
+    num_replicas : int
+        Number of processes.
 
     Example
     -------
     >>> list(UtteranceSampler([3, 3, 5, 1], max_frames=6))
     [slice(0, 2, None), slice(2, 4, None)]
+    >>> [list(UtteranceSampler([3, 3, 5, 1], 6, r, 2)) for r in (0, 1)]
+    [[slice(0, 2, None)], [slice(2, 4, None)]]
     """
 
-    def __init__(self, lengths, max_frames):
-        self.groups = []
-        start, total = 0, 0
+    def __init__(self, lengths, max_frames, rank=0, num_replicas=1):
+        if max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1, got {max_frames}")
         lengths = [int(n) for n in lengths]
-        for i, n in enumerate(lengths):
+        if num_replicas > len(lengths):
+            raise ValueError(
+                f"{len(lengths)} utterance(s) cannot be shared by "
+                f"{num_replicas} processes: use fewer processes"
+            )
+        start, end = _block(lengths, rank, num_replicas)
+        self.groups = []
+        total = 0
+        for i in range(start, end):
+            n = lengths[i]
             if total and total + n > max_frames:
                 self.groups.append(slice(start, i))
                 start, total = i, 0
             total += n
-        if lengths:
-            self.groups.append(slice(start, len(lengths)))
+        if end > start:
+            self.groups.append(slice(start, end))
 
     def __iter__(self):
         return iter(self.groups)
 
     def __len__(self):
         return len(self.groups)
+
+
+def _block(lengths, rank, num_replicas):
+    """Utterances ``[start, end)`` of block ``rank`` of ``num_replicas``
+    contiguous blocks with about equal frames, none empty."""
+    n = len(lengths)
+    if num_replicas == 1:
+        return 0, n
+    cumulative = list(itertools.accumulate(lengths))
+    total = cumulative[-1]
+    cuts = [0]
+    for k in range(1, num_replicas):
+        cut = bisect.bisect_left(cumulative, total * k / num_replicas) + 1
+        # Keep every block non-empty.
+        cuts.append(min(max(cut, cuts[-1] + 1), n - (num_replicas - k)))
+    cuts.append(n)
+    return cuts[rank], cuts[rank + 1]

@@ -29,11 +29,12 @@ import io
 import os
 import re
 import sys
-import tempfile
 
 import kaldiio
 import numpy as np
 from kaldiio.matio import read_kaldi
+
+from sb_rectifier.files import atomic_write
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -60,46 +61,10 @@ _INT32_MIN = np.iinfo(np.int32).min
 _INT32_MAX = np.iinfo(np.int32).max
 
 
-class _AtomicFile:
-    """A temporary file next to ``path`` that replaces ``path`` on commit."""
-
-    def __init__(self, path, mode="wb"):
-        self.path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(
-                f"{self.path}: cannot write, folder {folder} does not exist"
-            )
-        fd, self.tmp = tempfile.mkstemp(
-            prefix="." + os.path.basename(self.path) + ".",
-            suffix=".tmp",
-            dir=folder,
-        )
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(self.tmp, 0o666 & ~umask)
-        self.file = os.fdopen(fd, mode)
-
-    def commit(self):
-        """Closes the temporary file and renames it onto the target."""
-        self.file.close()
-        os.replace(self.tmp, self.path)
-
-    def abort(self):
-        """Closes and removes the temporary file."""
-        with contextlib.suppress(OSError):
-            self.file.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.tmp)
-
-
-@contextlib.contextmanager
 def open_atomic(path, mode="wb"):
     """Opens ``path`` for writing through a temporary file and a rename.
 
-    The data goes to a hidden temporary file in the same folder, which
-    replaces ``path`` only when the ``with`` block ends without an error;
-    on error the temporary file is removed and ``path`` is left untouched.
+    :func:`sb_rectifier.files.atomic_write` with binary mode by default.
 
     Arguments
     ---------
@@ -108,10 +73,10 @@ def open_atomic(path, mode="wb"):
     mode : str
         ``"wb"`` (default) or ``"w"``.
 
-    Yields
-    ------
-    file object
-        The temporary file, opened in ``mode``.
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Yields the temporary file.
 
     Example
     -------
@@ -120,22 +85,8 @@ def open_atomic(path, mode="wb"):
     ...     _ = f.write("hello\\n")
     >>> open(path).read()
     'hello\\n'
-    >>> try:
-    ...     with open_atomic(path, "w") as f:
-    ...         _ = f.write("half")
-    ...         raise RuntimeError("boom")
-    ... except RuntimeError:
-    ...     pass
-    >>> open(path).read()
-    'hello\\n'
     """
-    handle = _AtomicFile(path, mode)
-    try:
-        yield handle.file
-    except BaseException:
-        handle.abort()
-        raise
-    handle.commit()
+    return atomic_write(path, mode)
 
 
 def _parse_specifier(spec):
@@ -526,30 +477,23 @@ def write_int_vectors(wspecifier, items, text=False):
             )
         return count
 
-    ark = _AtomicFile(ark_path, "wb")
-    scp = _AtomicFile(scp_path, "w") if scp_path is not None else None
-    try:
-        stream = ark.file
+    with contextlib.ExitStack() as stack:
+        # The scp is committed after its ark (exit order is reversed).
+        scp = None
+        if scp_path is not None:
+            scp = stack.enter_context(atomic_write(scp_path, "w"))
+        ark = stack.enter_context(atomic_write(ark_path, "wb"))
+        stream = ark
         if compress:
-            stream = gzip.GzipFile(
-                filename="", mode="wb", fileobj=ark.file, mtime=0
-            )
+            stream = gzip.GzipFile(filename="", mode="wb", fileobj=ark, mtime=0)
         count = 0
         for key, values in items:
             array = _as_int32_vector(values, key, ark_path)
             offset = stream.tell() + len(key.encode("utf-8")) + 1
             _write_entry(stream, key, array, text)
             if scp is not None:
-                scp.file.write(f"{key} {ark_path}:{offset}\n")
+                scp.write(f"{key} {ark_path}:{offset}\n")
             count += 1
         if compress:
             stream.close()
-    except BaseException:
-        ark.abort()
-        if scp is not None:
-            scp.abort()
-        raise
-    ark.commit()
-    if scp is not None:
-        scp.commit()
     return count

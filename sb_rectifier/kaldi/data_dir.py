@@ -10,12 +10,16 @@ Authors
  * sb_rectifier developers 2026
 """
 
+import collections
 import os
 
 import kaldiio
 import numpy as np
 
+from sb_rectifier.files import iter_text_lines
+
 CMVN_VAR_FLOOR = 1.0e-20  # Kaldi's floor on the variance in ApplyCmvn.
+PROBE_UTTERANCES = 16  # utterances read to find the feature dim
 
 
 def read_kaldi_table_file(path, what, single_token=False, allow_empty=False):
@@ -48,30 +52,23 @@ def read_kaldi_table_file(path, what, single_token=False, allow_empty=False):
     {'s1-u1': 's1', 's1-u2': 's1'}
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: {what} not found")
     table = {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            parts = line.strip().split(None, 1)
-            if not parts:
-                raise ValueError(f"{path}: line {number} is empty")
-            key = parts[0]
-            value = parts[1].strip() if len(parts) > 1 else ""
-            if not value and not allow_empty:
-                raise ValueError(
-                    f"{path}: line {number}: key '{key}' has no value"
-                )
-            if single_token and len(value.split()) != 1:
-                raise ValueError(
-                    f"{path}: line {number}: key '{key}' must have exactly "
-                    f"one value, got {value!r}"
-                )
-            if key in table:
-                raise ValueError(
-                    f"{path}: duplicate key '{key}' (line {number})"
-                )
-            table[key] = value
+    for number, line in iter_text_lines(path, what):
+        parts = line.strip().split(None, 1)
+        if not parts:
+            raise ValueError(f"{path}: line {number} is empty")
+        key = parts[0]
+        value = parts[1].strip() if len(parts) > 1 else ""
+        if not value and not allow_empty:
+            raise ValueError(f"{path}: line {number}: key '{key}' has no value")
+        if single_token and len(value.split()) != 1:
+            raise ValueError(
+                f"{path}: line {number}: key '{key}' must have exactly "
+                f"one value, got {value!r}"
+            )
+        if key in table:
+            raise ValueError(f"{path}: duplicate key '{key}' (line {number})")
+        table[key] = value
     return table
 
 
@@ -329,6 +326,7 @@ class KaldiDataDir:
                             )
             self._cmvn = kaldiio.load_scp(self.cmvn_scp)
         self._feat_dim = None
+        self._dim_source = None
 
     def __len__(self):
         return len(self.utt_ids)
@@ -372,12 +370,76 @@ class KaldiDataDir:
             )
         return mat
 
+    def probe_feat_dim(self, max_utts=PROBE_UTTERANCES):
+        """The feature dim shared by most of the first readable utterances.
+
+        A single bad utterance (missing archive, another dim) at the start
+        of ``feats.scp`` then costs that utterance only, not the split.
+
+        Arguments
+        ---------
+        max_utts : int
+            How many readable utterances to look at.
+
+        Returns
+        -------
+        tuple
+            ``(dim, counts)``: the majority dim and ``{dim: utterances}``
+            of the probed utterances.
+
+        Example
+        -------
+        >>> tmp = getfixture("tmpdir")
+        >>> feats = {
+        ...     "a": np.zeros((2, 3), np.float32),
+        ...     "b": np.zeros((2, 5), np.float32),
+        ...     "c": np.zeros((4, 5), np.float32),
+        ... }
+        >>> kaldiio.save_ark(
+        ...     str(tmp / "f.ark"), feats, scp=str(tmp / "feats.scp")
+        ... )
+        >>> KaldiDataDir(tmp).probe_feat_dim()
+        (5, {3: 1, 5: 2})
+        """
+        counts = collections.Counter()
+        errors = []
+        for utt in self.utt_ids:
+            if sum(counts.values()) >= max_utts:
+                break
+            try:
+                counts[int(self._load_raw(utt).shape[1])] += 1
+            except (ValueError, OSError) as err:
+                errors.append(str(err))
+        if not counts:
+            raise ValueError(
+                f"{self.feats_scp}: none of the first {len(errors)} "
+                f"utterances can be read (e.g. {errors[0]})"
+            )
+        dim = max(counts, key=lambda d: (counts[d], -d))
+        return dim, dict(sorted(counts.items()))
+
     @property
     def feat_dim(self):
-        """Feature dimension (read from the first utterance)."""
+        """Feature dimension: the one set with :meth:`expect_feat_dim`,
+        else that of most of the first utterances (:meth:`probe_feat_dim`).
+        """
         if self._feat_dim is None:
-            self._feat_dim = int(self._load_raw(self.utt_ids[0]).shape[1])
+            self._feat_dim, _ = self.probe_feat_dim()
+            self._dim_source = "the dim of most utterances"
         return self._feat_dim
+
+    def expect_feat_dim(self, dim, source):
+        """Requires every utterance to have features of dim ``dim``.
+
+        Arguments
+        ---------
+        dim : int
+            The required dim.
+        source : str
+            Where it comes from, for messages (e.g. the training features).
+        """
+        self._feat_dim = int(dim)
+        self._dim_source = source
 
     def num_frames(self, utt):
         """Number of frames of an utterance.
@@ -506,7 +568,7 @@ class KaldiDataDir:
         if mat.shape[1] != self.feat_dim:
             raise ValueError(
                 f"{where}: feature dim {mat.shape[1]} differs from "
-                f"{self.feat_dim} (dim of '{self.utt_ids[0]}')"
+                f"{self.feat_dim} ({self._dim_source})"
             )
         finite = np.isfinite(mat)
         if not finite.all():

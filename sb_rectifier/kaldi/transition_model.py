@@ -501,6 +501,53 @@ class TransitionModel:
             and np.array_equal(self.log_probs, other.log_probs)
         )
 
+    def pdf_mapping_difference(self, other):
+        """How this model's transition-id -> pdf mapping differs from another's.
+
+        Two models that agree on the topology and on the (phone, HMM
+        state, pdfs) of every transition state read the same alignments as
+        the same pdfs, whatever their transition probabilities.
+
+        Arguments
+        ---------
+        other : TransitionModel
+            The model to compare with.
+
+        Returns
+        -------
+        str or None
+            None if the mappings are the same, else the first difference.
+
+        Example
+        -------
+        >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
+        >>> a = TransitionModel.monophone(HmmTopology.left_to_right([1, 2]))
+        >>> b = TransitionModel.monophone(HmmTopology.left_to_right([1, 2, 3]))
+        >>> print(a.pdf_mapping_difference(a))
+        None
+        >>> a.pdf_mapping_difference(b)
+        '6 pdfs here, 9 there'
+        """
+        if self.num_pdfs != other.num_pdfs:
+            return f"{self.num_pdfs} pdfs here, {other.num_pdfs} there"
+        if self.topology != other.topology:
+            return "the HMM topologies differ"
+        for tstate, (mine, theirs) in enumerate(
+            zip(self.tuples, other.tuples, strict=False), 1
+        ):
+            if mine != theirs:
+                return (
+                    f"transition state {tstate} is (phone, HMM state, "
+                    f"forward pdf, self-loop pdf) = {tuple(mine)} here, "
+                    f"{tuple(theirs)} there"
+                )
+        if len(self.tuples) != len(other.tuples):
+            return (
+                f"{len(self.tuples)} transition states here, "
+                f"{len(other.tuples)} there"
+            )
+        return None
+
     def __repr__(self):
         return (
             f"TransitionModel(phones={self.num_phones}, pdfs={self.num_pdfs}, "

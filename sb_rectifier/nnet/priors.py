@@ -5,10 +5,11 @@ Authors
 """
 
 import math
-import os
 
 import numpy as np
 import torch
+
+from sb_rectifier.files import write_text
 
 
 class SenonePriors(torch.nn.Module):
@@ -112,11 +113,8 @@ class SenonePriors(torch.nn.Module):
         path : str
             Output file (written atomically).
         """
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fout:
-            values = " ".join(str(int(c)) for c in self.counts.tolist())
-            fout.write(f" [ {values} ]\n")
-        os.replace(tmp, path)
+        values = " ".join(str(int(c)) for c in self.counts.tolist())
+        write_text(path, f" [ {values} ]\n")
 
     def extra_repr(self):
         total = int(self.counts.sum())

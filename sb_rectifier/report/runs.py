@@ -12,6 +12,8 @@ import json
 import os
 import re
 
+from sb_rectifier.files import atomic_write
+
 
 def load_run(run_dir):
     """Reads a run folder.
@@ -136,7 +138,8 @@ def plot_learning_curves(runs, path):
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        with atomic_write(path, "wb") as fout:
+            fig.savefig(fout, format="png", dpi=120)
+    finally:
+        plt.close(fig)

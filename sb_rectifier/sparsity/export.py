@@ -28,6 +28,8 @@ import math
 import os
 import re
 
+from sb_rectifier.files import atomic_write
+
 __all__ = [
     "SCHEMA",
     "SCHEMA_VERSION",
@@ -53,11 +55,6 @@ def _finite(value):
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
-
-
-def _makedirs_for(path):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
 
 
 def _number(value):
@@ -114,12 +111,9 @@ def write_json(results, path, meta=None):
         "meta": meta,
         "layers": dict(results),
     }
-    _makedirs_for(path)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fout:
+    with atomic_write(path, "w", makedirs=True) as fout:
         json.dump(_finite(doc), fout, allow_nan=False)
         fout.write("\n")
-    os.replace(tmp, path)
     return path
 
 
@@ -218,8 +212,7 @@ def write_csv(results, folder, tag):
         path = os.path.join(
             folder, f"{_safe_name(tag)}_{_safe_name(layer)}.csv"
         )
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8", newline="") as fout:
+        with atomic_write(path, "w") as fout:
             writer = csv.writer(fout, lineterminator="\n")
             writer.writerow(
                 ["unit"]
@@ -240,7 +233,6 @@ def write_csv(results, folder, tag):
                         _number(result["variance"][j]),
                     ]
                 )
-        os.replace(tmp, path)
         paths[layer] = path
     return paths
 

@@ -15,8 +15,7 @@ Authors
  * sb_rectifier developers 2026
 """
 
-import os
-
+from sb_rectifier.files import atomic_write
 from sb_rectifier.sparsity.definitions import ActiveDefinition, paper_label
 
 __all__ = [
@@ -39,11 +38,8 @@ def _figure(figsize):
 
 def _save(fig, path):
     """Writes the figure as PNG, atomically; returns the path."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = f"{path}.tmp"
-    fig.savefig(tmp, format="png", dpi=120)
-    os.replace(tmp, path)
+    with atomic_write(path, "wb", makedirs=True) as fout:
+        fig.savefig(fout, format="png", dpi=120)
     return path
 
 

@@ -1,5 +1,6 @@
 """Training of hybrid DNN-HMM acoustic models inside SpeechBrain."""
 
+from sb_rectifier.training.checkpoints import SafeCheckpointer
 from sb_rectifier.training.hybrid_brain import HybridBrain
 
-__all__ = ["HybridBrain"]
+__all__ = ["HybridBrain", "SafeCheckpointer"]

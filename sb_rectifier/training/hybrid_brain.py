@@ -4,7 +4,6 @@ Authors
  * sb_rectifier developers 2026
 """
 
-import json
 import logging
 import os
 import time
@@ -16,6 +15,13 @@ from speechbrain.nnet.schedulers import update_learning_rate
 from speechbrain.utils.distributed import if_main_process
 
 from sb_rectifier.data.frame_dataset import FrameDataset
+from sb_rectifier.files import (
+    WriteError,
+    read_json,
+    temp_sibling,
+    write_json,
+    write_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +47,16 @@ class HybridBrain(sb.Brain):
     ``eval_split`` names the data of the next ``evaluate()`` in the logs
     (default ``"test"``).
 
-    Loader arguments: for training, ``batch_size`` (frames), ``seed`` and
-    ``drop_last``; for dev/test, ``max_frames`` per minibatch.
+    Loader arguments: for training, ``batch_size`` (frames per optimizer
+    step, over all processes), ``seed`` and ``drop_last``; for dev/test,
+    ``max_frames`` per minibatch.
+
+    Under DDP (torchrun), ``batch_size`` stays the global minibatch: each
+    of the N processes draws ``batch_size / N`` frames per step from the
+    same global shuffle, so N processes train as one process with the same
+    ``batch_size`` does (DDP averages the gradients). Dev and test are
+    shared out by utterance, each process evaluating its own block, and
+    the frame metrics and sparsity statistics are summed over processes.
 
     Expected ``hparams``: ``train_logger`` (a SpeechBrain train logger);
     optional ``lr_annealing``, ``epoch_counter`` and ``metrics_file`` (a
@@ -78,7 +92,7 @@ class HybridBrain(sb.Brain):
     >>> counter = sb.utils.epoch_loop.EpochCounter(1)
     >>> brain.fit(counter, data, data, train_loader_kwargs={"batch_size": 16})
     >>> sorted(brain.last_valid_stats)
-    ['ce', 'frame_acc']
+    ['ce', 'frame_acc', 'frames']
     """
 
     eval_split = "test"
@@ -105,18 +119,31 @@ class HybridBrain(sb.Brain):
         torch.utils.data.DataLoader
             The loader.
         """
+        shard = loader_kwargs.pop("shard", True)
         if isinstance(dataset, FrameDataset):
+            world = _world_size() if self.distributed_launch else 1
             if stage == sb.Stage.TRAIN:
+                batch_size = loader_kwargs.pop("batch_size", 256)
+                if batch_size % world:
+                    raise ValueError(
+                        f"batch_size={batch_size} (frames per step, over all "
+                        f"processes) is not divisible by the {world} "
+                        "processes; choose a multiple"
+                    )
                 frame_kwargs = dataset.train_loader_kwargs(
-                    batch_size=loader_kwargs.pop("batch_size", 256),
+                    batch_size=batch_size // world,
                     seed=loader_kwargs.pop("seed", 0),
                     drop_last=loader_kwargs.pop("drop_last", False),
                 )
                 # SpeechBrain sets the epoch on it, and wraps it for DDP.
                 self.train_sampler = frame_kwargs["sampler"]
             else:
+                if not shard:
+                    world = 1
                 frame_kwargs = dataset.eval_loader_kwargs(
-                    max_frames=loader_kwargs.pop("max_frames", 20000)
+                    max_frames=loader_kwargs.pop("max_frames", 20000),
+                    rank=self.rank if world > 1 else 0,
+                    num_replicas=world,
                 )
                 loader_kwargs.pop("batch_size", None)
             loader_kwargs.pop("shuffle", None)
@@ -142,7 +169,12 @@ class HybridBrain(sb.Brain):
         """
         batch = batch.to(self.device)
         feats = self.modules.normalizer(batch.feats)
-        return self.modules.model(feats.flatten(1))
+        model = self.modules.model
+        if stage != sb.Stage.TRAIN:
+            # No DDP collectives in evaluation: each process runs its own
+            # share of the utterances, however many batches that is.
+            model = getattr(model, "module", model)
+        return model(feats.flatten(1))
 
     def compute_objectives(self, predictions, batch, stage):
         """Frame cross-entropy; accumulates dev/test frame metrics.
@@ -193,17 +225,29 @@ class HybridBrain(sb.Brain):
         self._stage_start = time.time()
 
     def frame_metrics(self):
-        """Frame-weighted cross-entropy and accuracy of the finished stage.
+        """Frame-weighted cross-entropy and accuracy of the finished stage,
+        summed over all processes under DDP.
 
         Returns
         -------
         dict
-            ``ce`` (nats per frame) and ``frame_acc`` (%).
+            ``ce`` (nats per frame), ``frame_acc`` (%) and ``frames``.
         """
-        frames = max(self._frames, 1)
+        totals = torch.stack(
+            [
+                self._ce_sum.double(),
+                self._correct.double(),
+                torch.tensor(float(self._frames), device=self._ce_sum.device),
+            ]
+        )
+        if self.distributed_launch:
+            torch.distributed.all_reduce(totals)
+        ce_sum, correct, frames = totals.tolist()
+        frames = max(frames, 1.0)
         return {
-            "ce": float(self._ce_sum) / frames,
-            "frame_acc": 100.0 * float(self._correct) / frames,
+            "ce": ce_sum / frames,
+            "frame_acc": 100.0 * correct / frames,
+            "frames": int(frames),
         }
 
     def on_stage_end(self, stage, stage_loss, epoch=None):
@@ -235,7 +279,7 @@ class HybridBrain(sb.Brain):
             self.hparams.train_logger.log_stats(
                 {"epoch": epoch, "lr": lr},
                 train_stats=getattr(self, "train_stats", None),
-                valid_stats=stats,
+                valid_stats={k: stats[k] for k in ("ce", "frame_acc")},
             )
             self._record_epoch(epoch, lr, stats)
             if self.checkpointer is not None:
@@ -249,12 +293,15 @@ class HybridBrain(sb.Brain):
         else:
             self.last_test_stats = stats
             counter = getattr(self.hparams, "epoch_counter", None)
+            split = self.eval_split
             self.hparams.train_logger.log_stats(
                 {
-                    "Epoch loaded": counter.current if counter else None,
-                    "split": self.eval_split,
-                },
-                test_stats=stats,
+                    "best checkpoint (epoch)": counter.current
+                    if counter
+                    else None,
+                    f"{split} ce": stats["ce"],
+                    f"{split} frame_acc": stats["frame_acc"],
+                }
             )
 
     @torch.no_grad()
@@ -290,33 +337,46 @@ class HybridBrain(sb.Brain):
         import kaldiio
 
         loader = self.make_dataloader(
-            dataset, sb.Stage.TEST, ckpt_prefix=None, max_frames=max_frames
+            dataset,
+            sb.Stage.TEST,
+            ckpt_prefix=None,
+            max_frames=max_frames,
+            shard=False,
         )
         self.modules.eval()
         priors = priors.to(self.device)
         scp_path = os.path.splitext(ark_path)[0] + ".scp"
-        tmp_ark, tmp_scp = f"{ark_path}.tmp", f"{scp_path}.tmp"
         os.makedirs(os.path.dirname(os.path.abspath(ark_path)), exist_ok=True)
-        with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
-            for batch in loader:
-                with self.evaluation_ctx:
-                    logits = self.compute_forward(batch, sb.Stage.TEST)
-                scores = priors(
-                    F.log_softmax(logits.float(), dim=-1), prior_scale
-                )
-                scores = scores.cpu().numpy()
-                start = 0
-                for utt, length in zip(
-                    batch.utt_ids, batch.lengths.tolist(), strict=True
-                ):
-                    writer(utt, scores[start : start + length])
-                    start += length
-        with open(tmp_scp, encoding="utf-8") as fin:
-            text = fin.read().replace(f"{tmp_ark}:", f"{ark_path}:")
-        os.replace(tmp_ark, ark_path)
-        with open(tmp_scp, "w", encoding="utf-8") as fout:
-            fout.write(text)
-        os.replace(tmp_scp, scp_path)
+        tmp_ark, tmp_scp = temp_sibling(ark_path), temp_sibling(scp_path)
+        try:
+            with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
+                for batch in loader:
+                    with self.evaluation_ctx:
+                        logits = self.compute_forward(batch, sb.Stage.TEST)
+                    scores = priors(
+                        F.log_softmax(logits.float(), dim=-1), prior_scale
+                    )
+                    scores = scores.cpu().numpy()
+                    start = 0
+                    for utt, length in zip(
+                        batch.utt_ids, batch.lengths.tolist(), strict=True
+                    ):
+                        writer(utt, scores[start : start + length])
+                        start += length
+            with open(tmp_scp, encoding="utf-8") as fin:
+                text = fin.read().replace(f"{tmp_ark}:", f"{ark_path}:")
+            os.replace(tmp_ark, ark_path)
+        except OSError as err:
+            for path in (tmp_ark, tmp_scp):
+                if os.path.exists(path):
+                    os.unlink(path)
+            raise WriteError(
+                err.errno, f"{ark_path}: cannot write: {err.strerror or err}"
+            ) from None
+        finally:
+            if os.path.exists(tmp_scp):
+                os.unlink(tmp_scp)
+        write_text(scp_path, text)
         return scp_path
 
     def _start_sparsity(self, stage, epoch):
@@ -376,8 +436,11 @@ class HybridBrain(sb.Brain):
             return
         records = []
         if os.path.isfile(path):
-            with open(path, encoding="utf-8") as fin:
-                records = [r for r in json.load(fin) if r["epoch"] != epoch]
+            records = [
+                r
+                for r in read_json(path, "metrics file")
+                if r["epoch"] != epoch
+            ]
         train_loss = getattr(self, "train_stats", {}).get("loss")
         records.append(
             {
@@ -390,7 +453,12 @@ class HybridBrain(sb.Brain):
             }
         )
         records.sort(key=lambda r: r["epoch"])
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fout:
-            json.dump(records, fout, indent=2)
-        os.replace(tmp, path)
+        write_json(path, records)
+
+
+def _world_size():
+    """Number of DDP processes (1 without a process group)."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1

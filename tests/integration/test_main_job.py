@@ -29,7 +29,7 @@ def test_main_job_debug_end_to_end(tmp_path):
     assert "dev: cross-entropy" in out and "test: cross-entropy" in out
     corpus = tmp_path / "results" / "embedded_corpus" / "0.01h_seed0"
     info = json.loads((corpus / "corpus.json").read_text())
-    run = tmp_path / "results" / "relu_4x512" / "1234"
+    run = tmp_path / "results" / "relu_4x512" / "embedded_0.01h_seed0" / "1234"
     summary = json.loads((run / "summary.json").read_text())
     assert summary["num_pdfs"] == info["num_pdfs"]
 
