@@ -337,10 +337,22 @@ def main(argv):
     if if_main_process():
         lock = lock_output_folder(hparams["output_folder"])
     try:
-        return run(hparams, run_opts, base_file, merged)
+        summary = run(hparams, run_opts, base_file, merged)
     finally:
         if lock is not None:
             lock.release()
+    end_process_group()
+    return summary
+
+
+def end_process_group():
+    """Lets every DDP process finish together, then closes the group (a
+    process that exits while another still talks to it can abort)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def run(hparams, run_opts, base_file, merged):

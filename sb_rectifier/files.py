@@ -50,7 +50,16 @@ _TMP_RE = re.compile(
 
 
 class WriteError(OSError):
-    """An output file or folder could not be written (the message names it)."""
+    """An output file or folder could not be written (the message names it).
+
+    Example
+    -------
+    >>> str(WriteError(28, "out.json: cannot write: No space left on device"))
+    'out.json: cannot write: No space left on device'
+    """
+
+    def __str__(self):
+        return str(self.strerror)
 
 
 def _host():
@@ -413,7 +422,9 @@ def atomic_folder(path, replace=False):
         The final folder.
     replace : bool
         Replace an existing ``path`` (the caller has checked it is its
-        own to replace); otherwise an existing ``path`` is an error.
+        own to replace); otherwise an existing ``path`` is an error, and
+        so is a non-empty folder that appears there meanwhile (an empty
+        one is replaced, as ``rename`` does).
 
     Yields
     ------
@@ -440,12 +451,14 @@ def atomic_folder(path, replace=False):
     os.mkdir(tmp)
     try:
         yield tmp
-        if os.path.exists(path):
+        if replace and os.path.exists(path):
             old = temp_sibling(path)
             os.rename(path, old)
             os.rename(tmp, path)
             _remove(old)
         else:
+            # Fails if something non-empty appeared at ``path`` meanwhile:
+            # what the caller did not make is never replaced.
             os.rename(tmp, path)
     except OSError as err:
         _remove(tmp)
