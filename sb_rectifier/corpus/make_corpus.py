@@ -20,22 +20,46 @@ eSpeak's phoneme events (:mod:`sb_rectifier.corpus.alignment`).
 ``phone_alignment.txt`` lists, per phone, its frames and eSpeak's event
 time, the ground truth the alignments are checked against.
 
-The corpus is built in a temporary folder and renamed when complete; the
-same config (seed included) gives byte-identical files, whatever the
+Speed perturbation (``speed_perturb=(0.9, 1.0, 1.1)``, off by default) is
+Kaldi's ``utils/data/perturb_data_dir_speed_3way.sh``: the training set
+gets one copy per factor, the copy of factor ``f`` played ``f`` times
+faster (``1 / f`` as long, its pitch scaled by ``f``), with utterance and
+speaker ids prefixed ``sp<f>-`` (``sp0.9-spk001-train00000``, speaker
+``sp0.9-spk001``); the 1.0 copy keeps the original ids. All copies of an
+utterance are the same recording (an utterance that one copy cannot
+align is synthesised again, more slowly, for all of them), each with its
+own features, CMVN statistics (per perturbed speaker) and alignments.
+Dev and test are never perturbed. (Releases before this one drew one factor per
+utterance; their perturbed corpora are refused, not reused.)
+
+The same config (seed included) gives byte-identical files, whatever the
 number of worker processes (each shard of utterances is synthesised in a
-fresh process, see :mod:`sb_rectifier.corpus.synthesis`). An existing
-corpus with the same config is reused.
+fresh process, see :mod:`sb_rectifier.corpus.synthesis`).
+
+``out_dir`` is never overwritten: an existing corpus made with the same
+config is reused, an empty folder is filled, and anything else (a folder
+with other files, a corpus made with other settings) is refused with an
+error that says why, leaving it untouched. The corpus is built under a
+temporary name next to ``out_dir``, tagged with the pid
+(:func:`sb_rectifier.files.temp_sibling`), and renamed when complete (an
+atomic rename that replaces an empty folder but never a non-empty one),
+so a killed run never leaves a partial corpus under the real name; the
+next run removes its temporaries
+(:func:`sb_rectifier.files.clean_stale_temps`). A lock (``.<name>.lock`` next to
+``out_dir``) makes a second run that asks for the same corpus wait for
+the first and reuse its result.
 
 Authors
  * sb_rectifier developers 2026
 """
 
+import contextlib
+import errno
 import json
 import logging
 import math
+import numbers
 import os
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -44,46 +68,121 @@ import numpy as np
 from tqdm import tqdm
 
 from sb_rectifier.corpus.alignment import SILENCE, state_durations
-from sb_rectifier.corpus.audio import wav_bytes
+from sb_rectifier.corpus.audio import TELEPHONE_BAND_HZ, wav_bytes
 from sb_rectifier.corpus.grammar import sample_sentence
-from sb_rectifier.corpus.speakers import make_speakers
+from sb_rectifier.corpus.speakers import LANGUAGES, VARIANTS, make_speakers
 from sb_rectifier.corpus.synthesis import UtteranceSpec, run_shard_subprocess
+from sb_rectifier.files import (
+    RunLock,
+    WriteError,
+    clean_stale_temps,
+    read_json,
+    remove_folder,
+    temp_sibling,
+)
 
 logger = logging.getLogger(__name__)
 
-CORPUS_VERSION = 2  # bump whenever the output changes: caches are rebuilt
+CORPUS_VERSION = 2  # bump whenever the output changes (old ones refused)
+# Speed perturbation as one copy of train per factor (Kaldi's 3-way); up to
+# version 2 it drew one factor per utterance, with the same config. Only
+# perturbed corpora record it, so unperturbed version-2 corpora still match.
+SPEED_PERTURB_STYLE = "kaldi-copies"
 SPLITS = ("train", "dev", "test")
 MEAN_UTTERANCE_SECONDS = 2.3  # to turn hours into a number of utterances
 NUM_ALI_JOBS = 2
+MIN_SAMPLE_RATE = 8000  # above twice the top of the telephone band
+MAX_SPEAKERS = len(LANGUAGES) * len(VARIANTS)  # distinct eSpeak voices
+SPEED_RANGE = (0.5, 2.0)
+# The command-line option of each CorpusConfig field, for messages.
+OPTIONS = {
+    "hours": "--hours",
+    "seed": "--seed",
+    "sample_rate": "--sample-rate",
+    "num_speakers": "--speakers",
+    "snr_db": "--snr",
+    "speed_perturb": "--speed-perturb",
+}
+
+
+class CorpusError(ValueError):
+    """A corpus setting or folder that make-corpus refuses (says why)."""
+
+
+def _label(field):
+    """``--hours (CorpusConfig.hours)``, or the field alone."""
+    option = OPTIONS.get(field)
+    name = f"CorpusConfig.{field}"
+    return f"{option} ({name})" if option else name
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
+
+
+def _as_tuple(value):
+    if isinstance(value, str | bytes):
+        return None
+    try:
+        return tuple(value)
+    except TypeError:
+        return None
 
 
 @dataclass(frozen=True)
 class CorpusConfig:
     """Everything that determines the corpus' content.
 
+    Every field is checked when the config is made: a bad value raises
+    :class:`CorpusError` (a ``ValueError``) naming the field and its
+    ``make-corpus`` option.
+
     Arguments
     ---------
     hours : float
-        Training speech, in hours (dev and test get ``hours / 6`` each).
+        Training speech, in hours (dev and test get ``hours / 6`` each),
+        before speed perturbation. Positive.
     seed : int
-        Random seed.
+        Random seed (non-negative).
     sample_rate : int
-        Samples per second (8000: telephone).
+        Samples per second (8000: telephone). At least 8000, as the
+        telephone band (300-3400 Hz) needs, and a multiple of 100 (a
+        whole number of samples per 10 ms frame shift).
     num_speakers : int
-        Speakers in all (at least 30 by default: 36 train, 6 dev, 6 test).
+        Speakers in all, at most 200 (the distinct eSpeak voices): the
+        dev and test speakers, the rest train (at least one).
     dev_speakers : int
         Speakers of the dev split.
     test_speakers : int
         Speakers of the test split.
     snr_db : tuple
-        Range of the per-utterance signal-to-noise ratio.
+        ``(min, max)`` range of the per-utterance signal-to-noise ratio.
     speed_perturb : tuple
-        Speed factors to draw from (empty: no speed perturbation).
+        Speed factors (0.5 to 2.0, at most 2 decimals): one copy of the
+        training set each, as Kaldi's ``perturb_data_dir_speed_3way.sh``
+        does with ``(0.9, 1.0, 1.1)``; include 1.0 to keep the original.
+        Empty (default): no perturbation. Kept sorted.
     num_mel_bins : int
         Filterbank channels.
     shard_size : int
         Utterances per worker task (part of the config: it fixes which
         utterances share an eSpeak process, hence the bytes).
+
+    Example
+    -------
+    >>> CorpusConfig(hours=0.1, speed_perturb=(1.1, 0.9, 1.0)).speed_perturb
+    (0.9, 1.0, 1.1)
+    >>> CorpusConfig(sample_rate=4000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    sb_rectifier.corpus.make_corpus.CorpusError: --sample-rate (CorpusConfig.sample_rate) must be at least 8000 Hz...
     """
 
     hours: float = 1.0
@@ -97,12 +196,114 @@ class CorpusConfig:
     num_mel_bins: int = 40
     shard_size: int = 100
 
+    def __post_init__(self):
+        def bad(field, why):
+            return CorpusError(f"{_label(field)} {why}")
+
+        if not _is_number(self.hours) or self.hours <= 0:
+            raise bad(
+                "hours",
+                f"must be a positive number of hours, not {self.hours!r}",
+            )
+        if not _is_int(self.seed) or self.seed < 0:
+            raise bad(
+                "seed", f"must be a non-negative integer, not {self.seed!r}"
+            )
+        if not _is_int(self.sample_rate) or self.sample_rate < MIN_SAMPLE_RATE:
+            low, high = (int(f) for f in TELEPHONE_BAND_HZ)
+            raise bad(
+                "sample_rate",
+                f"must be at least {MIN_SAMPLE_RATE} Hz: the telephone band "
+                f"({low}-{high} Hz) needs a sample rate above {2 * high} Hz; "
+                f"got {self.sample_rate!r}",
+            )
+        if self.sample_rate % 100:
+            raise bad(
+                "sample_rate",
+                "must be a multiple of 100 Hz (a whole number of samples "
+                f"per 10 ms frame shift), not {self.sample_rate}",
+            )
+        for field in (
+            "dev_speakers",
+            "test_speakers",
+            "num_mel_bins",
+            "shard_size",
+        ):
+            value = getattr(self, field)
+            if not _is_int(value) or value < 1:
+                raise bad(field, f"must be a positive integer, not {value!r}")
+        least = self.dev_speakers + self.test_speakers + 1
+        if not _is_int(self.num_speakers) or not (
+            least <= self.num_speakers <= MAX_SPEAKERS
+        ):
+            raise bad(
+                "num_speakers",
+                f"must be from {least} (1 train + {self.dev_speakers} dev + "
+                f"{self.test_speakers} test speakers) to {MAX_SPEAKERS} (the "
+                f"distinct eSpeak voices), not {self.num_speakers!r}",
+            )
+        snr = _as_tuple(self.snr_db)
+        if snr is None or len(snr) != 2 or not all(map(_is_number, snr)):
+            raise bad(
+                "snr_db",
+                f"must be two numbers MIN MAX in dB, not {self.snr_db!r}",
+            )
+        if snr[0] > snr[1]:
+            raise bad(
+                "snr_db",
+                f"MIN {snr[0]:g} dB is above MAX {snr[1]:g} dB (give MIN first)",
+            )
+        object.__setattr__(self, "snr_db", tuple(float(x) for x in snr))
+        factors = _as_tuple(self.speed_perturb)
+        if factors is None:
+            raise bad(
+                "speed_perturb",
+                f"must be a list of factors, not {self.speed_perturb!r}",
+            )
+        low, high = SPEED_RANGE
+        for factor in factors:
+            if not _is_number(factor) or not low <= factor <= high:
+                raise bad(
+                    "speed_perturb",
+                    f"factors must be from {low} to {high} (e.g. 0.9 1.0 "
+                    f"1.1), not {factor!r}",
+                )
+            if abs(round(factor, 2) - factor) > 1e-9:
+                raise bad(
+                    "speed_perturb",
+                    f"factors have at most 2 decimals (e.g. 0.95), not {factor!r}",
+                )
+        factors = tuple(sorted(round(float(f), 2) for f in factors))
+        if len(set(factors)) != len(factors):
+            raise bad(
+                "speed_perturb",
+                f"lists a factor twice: {' '.join(map(str, factors))}",
+            )
+        object.__setattr__(self, "speed_perturb", factors)
+        object.__setattr__(self, "hours", float(self.hours))
+        for field in ("seed", "sample_rate", "num_speakers", "dev_speakers",
+                      "test_speakers", "num_mel_bins", "shard_size"):  # fmt: skip
+            object.__setattr__(self, field, int(getattr(self, field)))
+
     def to_dict(self):
-        """The config as JSON-friendly data (with the corpus version)."""
+        """The config as JSON-friendly data (with the corpus version).
+
+        Returns
+        -------
+        dict
+            The fields, tuples as lists, and ``version``.
+
+        Example
+        -------
+        >>> CorpusConfig(hours=0.5).to_dict()["hours"]
+        0.5
+        """
         data = asdict(self)
         data["snr_db"] = list(self.snr_db)
         data["speed_perturb"] = list(self.speed_perturb)
         data["version"] = CORPUS_VERSION
+        if self.speed_perturb:
+            data["speed_perturb_style"] = SPEED_PERTURB_STYLE
         return data
 
 
@@ -166,19 +367,16 @@ def plan_utterances(config):
 def _synthesize_all(plan, config, num_workers, progress):
     """Runs every shard in a fresh interpreter, ``num_workers`` at a time.
 
-    Returns ``split -> results`` in plan order (an :class:`UtteranceAudio`,
-    or the message of an utterance that could not be aligned).
+    Returns ``split -> results`` in plan order: per utterance, the list of
+    its :class:`UtteranceAudio` copies (one per speed factor for train,
+    one for dev and test), or the message of an utterance that could not
+    be aligned.
     """
     shards = []
     for split in SPLITS:
         specs = plan[split]
         for start in range(0, len(specs), config.shard_size):
             shards.append((split, specs[start : start + config.shard_size]))
-    args = (
-        config.sample_rate,
-        tuple(config.snr_db),
-        tuple(config.speed_perturb),
-    )
     results = {split: [] for split in SPLITS}
     total = sum(len(specs) for _, specs in shards)
     with (
@@ -188,7 +386,16 @@ def _synthesize_all(plan, config, num_workers, progress):
         ) as bar,
     ):
         futures = [
-            (split, pool.submit(run_shard_subprocess, specs, *args))
+            (
+                split,
+                pool.submit(
+                    run_shard_subprocess,
+                    specs,
+                    config.sample_rate,
+                    tuple(config.snr_db),
+                    config.speed_perturb if split == "train" else (),
+                ),
+            )
             for split, specs in shards
         ]
         for split, future in futures:
@@ -349,11 +556,10 @@ def _write_split(root, final_root, split, utterances, model, phone_ids, config):
 
     model.write(os.path.join(ali, "final.mdl"))
     speakers = sorted(spk2utt)
+    utt2spk = {u.spec.utt_id: u.spec.speaker for u in utterances}
     for job in range(NUM_ALI_JOBS):  # split by speaker, as Kaldi does
         job_speakers = set(speakers[job::NUM_ALI_JOBS])
-        items = [
-            (u, alignments[u]) for u in ids if u.split("-")[0] in job_speakers
-        ]
+        items = [(u, alignments[u]) for u in ids if utt2spk[u] in job_speakers]
         write_int_vectors(os.path.join(ali, f"ali.{job + 1}.gz"), items)
     with open(os.path.join(ali, "num_jobs"), "w", encoding="utf-8") as fout:
         fout.write(f"{NUM_ALI_JOBS}\n")
@@ -371,6 +577,26 @@ def _write_split(root, final_root, split, utterances, model, phone_ids, config):
     }
 
 
+# Files every complete corpus has (corpus.json is written last).
+REQUIRED_FILES = (
+    *(
+        os.path.join("data", split, name)
+        for split in SPLITS
+        for name in ("wav.scp", "text", "utt2spk", "spk2utt", "feats.scp",
+                     "cmvn.scp", "utt2num_frames")
+    ),
+    *(
+        os.path.join("exp", f"ali_{split}", name)
+        for split in SPLITS
+        for name in ("final.mdl", "num_jobs")
+    ),
+    *(
+        os.path.join("data", "lang", name)
+        for name in ("phones.txt", "words.txt", "lexicon.txt", "topo")
+    ),
+)  # fmt: skip
+
+
 def read_corpus_info(out_dir):
     """The ``corpus.json`` of a complete corpus, or None.
 
@@ -382,13 +608,142 @@ def read_corpus_info(out_dir):
     Returns
     -------
     dict or None
-        Config and statistics.
+        Config and statistics (None if there is no ``corpus.json``; an
+        unreadable one is a ValueError naming it).
+
+    Example
+    -------
+    >>> read_corpus_info(getfixture("tmp_path")) is None
+    True
     """
     path = os.path.join(out_dir, "corpus.json")
     if not os.path.isfile(path):
         return None
-    with open(path, encoding="utf-8") as fin:
-        return json.load(fin)
+    return read_json(path, "corpus.json")
+
+
+def _show(value):
+    if isinstance(value, list):
+        return " ".join(str(x) for x in value) or "none"
+    return str(value)
+
+
+def _differences(there, asked):
+    """``--hours 0.05 there, 0.1 asked; ...`` for the settings that differ."""
+    diffs = []
+    keys = list(asked) + sorted(set(there) - set(asked))
+    for key in keys:
+        if key == "version" or there.get(key) == asked.get(key):
+            continue
+        if key == "speed_perturb_style" and (
+            there.get("speed_perturb") != asked.get("speed_perturb")
+        ):
+            continue  # the factors differ: said already
+        if key not in asked:
+            diffs.append(f"{key} {_show(there[key])} there, unknown here")
+            continue
+        if key == "speed_perturb_style" and key not in there:
+            diffs.append(
+                "--speed-perturb drew one factor per utterance there (an "
+                "older release), makes one copy of train per factor now"
+            )
+            continue
+        label = OPTIONS.get(key, key)
+        shown = _show(there[key]) if key in there else "unset"
+        diffs.append(f"{label} {shown} there, {_show(asked[key])} asked")
+    if there.get("version") != asked["version"]:
+        diffs.append(
+            f"corpus version {there.get('version')} there (another release "
+            f"of sb_rectifier), {asked['version']} made now"
+        )
+    return "; ".join(diffs)
+
+
+def existing_corpus(out_dir, config):
+    """Checks what ``out_dir`` holds before a corpus is made there.
+
+    Arguments
+    ---------
+    out_dir : str
+        The corpus folder.
+    config : CorpusConfig
+        The corpus asked for.
+
+    Returns
+    -------
+    dict or None
+        The info of the complete corpus with this config found there, to
+        reuse; None when ``out_dir`` does not exist or is an empty folder
+        (the corpus can be made there).
+
+    Raises
+    ------
+    CorpusError
+        For anything else, with a message that says what is there (the
+        first few files of a folder that is not a corpus, the settings of
+        a corpus made with another config); nothing is changed.
+
+    Example
+    -------
+    >>> folder = getfixture("tmp_path")
+    >>> existing_corpus(folder, CorpusConfig()) is None  # empty: fill it
+    True
+    >>> _ = (folder / "precious.txt").write_text("mine")
+    >>> existing_corpus(folder, CorpusConfig())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    sb_rectifier.corpus.make_corpus.CorpusError: ... is not empty and is not a corpus made by make-corpus (it holds precious.txt)...
+    """
+    out_dir = os.fspath(out_dir)
+    if not os.path.lexists(out_dir):
+        return None
+    if not os.path.isdir(out_dir):
+        raise CorpusError(
+            f"{out_dir} exists and is not a folder; nothing was changed: "
+            "give make-corpus a new or empty folder"
+        )
+    names = sorted(os.listdir(out_dir))
+    if not names:
+        return None
+    if "corpus.json" not in names:
+        shown = ", ".join(names[:5])
+        if len(names) > 5:
+            shown += f" and {len(names) - 5} more"
+        raise CorpusError(
+            f"{out_dir} is not empty and is not a corpus made by make-corpus "
+            f"(it holds {shown}); nothing was changed: give make-corpus a new "
+            "or empty folder"
+        )
+    try:
+        info = read_corpus_info(out_dir)
+        there = info["config"]
+        if not isinstance(there, dict):
+            raise TypeError
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        detail = f" ({err})" if isinstance(err, OSError | ValueError) else ""
+        raise CorpusError(
+            f"{out_dir} holds a corpus.json that make-corpus did not write"
+            f"{detail}; nothing was changed: use another folder"
+        ) from None
+    asked = config.to_dict()
+    if there != asked:
+        raise CorpusError(
+            f"{out_dir} holds a synthetic corpus made with other settings "
+            f"({_differences(there, asked)}); it is left as it is: use "
+            "another folder, or delete this one to make the corpus again"
+        )
+    missing = [
+        name
+        for name in REQUIRED_FILES
+        if not os.path.isfile(os.path.join(out_dir, name))
+    ]
+    if missing:
+        raise CorpusError(
+            f"{out_dir}: the corpus there lacks {', '.join(missing[:3])}"
+            + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+            + " (removed after it was made); delete the folder to make the "
+            "corpus again"
+        )
+    return info
 
 
 def make_corpus(
@@ -399,26 +754,62 @@ def make_corpus(
     Arguments
     ---------
     out_dir : str
-        Corpus folder (created; replaced if it holds another config).
+        Corpus folder: new, empty, or holding this very corpus (reused).
+        Anything else is refused (:class:`CorpusError`) and left as it is.
     config : CorpusConfig
         What to make.
     num_workers : int, optional
         Worker processes (default: all cores). Does not change the bytes.
     progress : bool
-        Show progress bars.
+        Show a progress bar (on stderr); False shows none.
 
     Returns
     -------
     dict
         The corpus info (``corpus.json``).
-    """
-    from sb_rectifier.kaldi import HmmTopology, TransitionModel
 
-    out_dir = os.path.abspath(out_dir)
-    info = read_corpus_info(out_dir)
-    if info is not None and info["config"] == config.to_dict():
+    Example
+    -------
+    >>> folder = getfixture("tmp_path") / "corpus"
+    >>> make_corpus(folder, CorpusConfig(hours=0.01), num_workers=0)
+    Traceback (most recent call last):
+    sb_rectifier.corpus.make_corpus.CorpusError: --jobs (num_workers) must be a positive number of processes, not 0
+    >>> folder.exists()
+    False
+    """
+    if num_workers is not None and (
+        not _is_int(num_workers) or num_workers < 1
+    ):
+        raise CorpusError(
+            "--jobs (num_workers) must be a positive number of processes, "
+            f"not {num_workers!r}"
+        )
+    if not isinstance(config, CorpusConfig):
+        raise TypeError(f"config must be a CorpusConfig, not {config!r}")
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    if os.path.islink(out_dir):  # make it where the link points
+        out_dir = os.path.realpath(out_dir)
+    # Temporaries of killed runs (their pid is dead) go, whatever follows.
+    clean_stale_temps(os.path.dirname(out_dir))
+    info = existing_corpus(out_dir, config)  # refuse early, before waiting
+    if info is not None:
         logger.info(f"Reusing the synthetic corpus in {out_dir}")
         return info
+    lock = RunLock.for_path(out_dir, "corpus folder").acquire(wait=True)
+    try:
+        info = existing_corpus(out_dir, config)  # made by the run waited for?
+        if info is not None:
+            logger.info(f"Reusing the synthetic corpus in {out_dir}")
+            return info
+        return _make(out_dir, config, num_workers, progress)
+    finally:
+        lock.release()
+
+
+def _make(out_dir, config, num_workers, progress):
+    """Synthesises the corpus and writes it to the new or empty ``out_dir``."""
+    from sb_rectifier.kaldi import HmmTopology, TransitionModel
+
     start = time.time()
     num_workers = num_workers or os.cpu_count() or 1
     plan = plan_utterances(config)
@@ -426,15 +817,36 @@ def make_corpus(
     failed = [
         r for split in SPLITS for r in results[split] if isinstance(r, str)
     ]
-    done = {
+    recordings = {
         s: [r for r in results[s] if not isinstance(r, str)] for s in SPLITS
     }
+    done = {
+        s: sorted(
+            (copy for copies in recordings[s] for copy in copies),
+            key=lambda u: u.spec.utt_id,
+        )
+        for s in SPLITS
+    }
+    # One copy per recording (the closest to the original speed).
+    originals = [
+        min(copies, key=lambda u: abs(u.speed - 1.0))
+        for s in SPLITS
+        for copies in recordings[s]
+    ]
     everything = [u for s in SPLITS for u in done[s]]
     for message in failed:
         logger.warning(f"skipped: {message}")
-    if len(failed) > 0.01 * (len(failed) + len(everything)):
-        raise RuntimeError(
-            f"{len(failed)} of {len(failed) + len(everything)} utterances failed to align"
+    if len(failed) > 0.01 * (len(failed) + len(originals)):
+        hint = ""
+        if config.speed_perturb and max(config.speed_perturb) > 1.0:
+            hint = (
+                "; speed factors above 1 shorten the phones: try smaller "
+                "--speed-perturb factors"
+            )
+        raise CorpusError(
+            f"{len(failed)} of {len(failed) + len(originals)} utterances "
+            "could not be aligned (phones shorter than 3 frames, even "
+            f"synthesised more slowly), e.g. {failed[0]}{hint}"
         )
 
     phones = [SILENCE] + sorted(
@@ -444,13 +856,16 @@ def make_corpus(
     model = TransitionModel.monophone(
         HmmTopology.left_to_right(range(1, len(phones) + 1))
     )
-    lexicon, ambiguous = _lexicon(everything)
-    words = sorted({w for u in everything for w in u.spec.words})
+    lexicon, ambiguous = _lexicon(originals)
+    words = sorted({w for u in originals for w in u.spec.words})
 
-    parent = os.path.dirname(out_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".tmp-corpus-", dir=parent)
+    # Built under a temporary name carrying our pid (removed on error, or
+    # by the next run if this one is killed), then renamed into place:
+    # rename(2) atomically replaces an empty out_dir and refuses one that
+    # is not empty, so nothing that appeared there meanwhile is lost.
+    tmp = temp_sibling(out_dir)
     try:
+        os.mkdir(tmp)
         stats = {
             split: _write_split(
                 tmp, out_dir, split, done[split], model, phone_ids, config
@@ -476,11 +891,24 @@ def make_corpus(
             os.path.join(tmp, "corpus.json"), "w", encoding="utf-8"
         ) as fout:
             json.dump(info, fout, indent=2, sort_keys=True)
-        if os.path.exists(out_dir):
-            shutil.rmtree(out_dir)
-        os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            os.rename(tmp, out_dir)
+        except OSError as err:
+            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
+                raise
+            raise CorpusError(
+                f"{out_dir}: something was put there while the corpus was "
+                "being made; it is left as it is: use another folder"
+            ) from None
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            remove_folder(tmp)
+        if isinstance(err, OSError) and not isinstance(err, WriteError):
+            raise WriteError(
+                err.errno,
+                f"{out_dir}: cannot write the corpus: {err.strerror or err}"
+                + (f" ({err.filename})" if err.filename else ""),
+            ) from None
         raise
     logger.info(
         f"Made the synthetic corpus in {out_dir} in {time.time() - start:.1f} s: "

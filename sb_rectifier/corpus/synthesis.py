@@ -8,7 +8,18 @@ shard of utterances is therefore made in a fresh process,
 pickled results on stdout), which keeps the corpus byte-identical
 whatever the number of workers. A plain interpreter, rather than a
 multiprocessing child of the caller, starts in a fraction of a second
-even when the caller has imported torch.
+even when the caller has imported torch. The worker is told its parent's
+pid and dies with it (:func:`sb_rectifier.processes.die_with_parent`), so
+``kill -9`` of ``make-corpus`` or ``train.py`` leaves no synthesis
+running.
+
+Speed perturbation follows Kaldi's ``perturb_data_dir_speed_3way.sh``:
+every factor gives one copy of the utterance, the finished recording
+(pads and noise included) played faster or slower by resampling, as
+``sox speed`` does; its phone events are scaled by ``1 / factor`` and
+aligned to its own frames. The copies of factor ``f != 1`` get the
+utterance and speaker ids prefixed with ``sp<f>-`` (``sp0.9-spk001``),
+the copy of factor 1 keeps the original ids and bytes.
 
 Authors
  * sb_rectifier developers 2026
@@ -56,7 +67,7 @@ class UtteranceSpec:
     words : list of str
         The transcript.
     seed : list of int
-        Seed of this utterance's random choices (noise, pads, speed).
+        Seed of this utterance's random choices (noise, pads, level).
     """
 
     utt_id: str
@@ -85,7 +96,7 @@ class UtteranceAudio:
     snr_db : float
         Signal-to-noise ratio of the added noise.
     speed : float
-        Speed perturbation factor.
+        Speed perturbation factor of this copy (1.0: the original).
     attempts : int
         Syntheses needed (more than 1: slowed down to align).
     """
@@ -99,8 +110,54 @@ class UtteranceAudio:
     attempts: int
 
 
-def synthesize_utterance(tts, spec, sample_rate, snr_db, speeds):
-    """Synthesises, degrades and aligns one utterance.
+def speed_prefix(factor):
+    """The id prefix of a speed-perturbed copy, as Kaldi writes it.
+
+    Arguments
+    ---------
+    factor : float
+        Speed factor.
+
+    Returns
+    -------
+    str
+        ``""`` for 1.0, else ``"sp<factor>-"``.
+
+    Example
+    -------
+    >>> [speed_prefix(f) for f in (0.9, 1.0, 1.1, 1.05)]
+    ['sp0.9-', '', 'sp1.1-', 'sp1.05-']
+    """
+    return "" if factor == 1.0 else f"sp{factor:g}-"
+
+
+def _speed_copy(spec, samples, sample_rate, phonemes, words, factor):
+    """One speed-perturbed copy of a finished recording, aligned.
+
+    Returns ``(spec, samples, segments, words)``; raises AlignmentError.
+    """
+    if factor != 1.0:
+        prefix = speed_prefix(factor)
+        spec = replace(
+            spec, utt_id=prefix + spec.utt_id, speaker=prefix + spec.speaker
+        )
+        ratio = 1 / Fraction(factor).limit_denominator(100)
+        samples = np.clip(
+            np.round(resample(samples.astype(np.float64), ratio)),
+            -32768,
+            32767,
+        ).astype(np.int16)
+        phonemes = [(name, ms / factor) for name, ms in phonemes]
+        words = [(pos, ms / factor) for pos, ms in words]
+    total = num_frames(len(samples), sample_rate)
+    segments = align_phonemes(
+        phonemes, len(samples) / sample_rate * 1000, total
+    )
+    return spec, samples, segments, words
+
+
+def synthesize_utterance(tts, spec, sample_rate, snr_db, speeds=()):
+    """Synthesises, degrades and aligns one utterance (and its copies).
 
     Arguments
     ---------
@@ -113,15 +170,31 @@ def synthesize_utterance(tts, spec, sample_rate, snr_db, speeds):
     snr_db : tuple of float
         Range of the signal-to-noise ratio.
     speeds : sequence of float
-        Speed perturbation factors to draw from (empty: none).
+        Speed perturbation factors, one copy each (empty: the original
+        only). Every copy is the same recording; when one of them cannot
+        be aligned, all are synthesised again, more slowly.
 
     Returns
     -------
-    UtteranceAudio
-        The utterance, or raises AlignmentError after MAX_ATTEMPTS.
+    list of UtteranceAudio
+        One per factor, in the order of ``speeds``; raises
+        AlignmentError after MAX_ATTEMPTS.
+
+    Example
+    -------
+    >>> from sb_rectifier.corpus.espeak import Espeak, Voice
+    >>> spec = UtteranceSpec("spk1-u1", "spk1", Voice("en-us", "m1"),
+    ...                      ["call", "home"], [0, 1])  # fmt: skip
+    >>> slow, same = synthesize_utterance(
+    ...     Espeak(), spec, 8000, (20.0, 20.0), (0.9, 1.0)
+    ... )
+    >>> slow.spec.utt_id, slow.spec.speaker, same.spec.utt_id
+    ('sp0.9-spk1-u1', 'sp0.9-spk1', 'spk1-u1')
+    >>> round(len(slow.samples) / len(same.samples), 2)
+    1.11
     """
+    factors = tuple(speeds) or (1.0,)
     rng = np.random.default_rng(spec.seed)
-    speed = float(rng.choice(speeds)) if len(speeds) else 1.0
     snr = float(rng.uniform(*snr_db))
     lead, trail = rng.uniform(*PAD_SECONDS, size=2)
     brown = float(rng.uniform(0.0, 1.0))
@@ -133,11 +206,10 @@ def synthesize_utterance(tts, spec, sample_rate, snr_db, speeds):
             spec.voice, rate=round(spec.voice.rate * SLOWER ** (attempt - 1))
         )
         out = tts.synthesize(text, voice)
-        # Speed perturbation and resampling to the telephone rate in one go.
-        ratio = Fraction(sample_rate, out.sample_rate) / Fraction(
-            speed
-        ).limit_denominator(100)
-        speech = resample(out.samples.astype(np.float64), ratio)
+        speech = resample(
+            out.samples.astype(np.float64),
+            Fraction(sample_rate, out.sample_rate),
+        )
         pad_lead = np.zeros(int(lead * sample_rate))
         audio = np.concatenate(
             [pad_lead, speech, np.zeros(int(trail * sample_rate))]
@@ -149,24 +221,35 @@ def synthesize_utterance(tts, spec, sample_rate, snr_db, speeds):
         samples = to_int16(telephone_band(noisy, sample_rate), peak)
 
         lead_ms = len(pad_lead) / sample_rate * 1000
-        scale = 1000 / out.sample_rate / speed
+        scale = 1000 / out.sample_rate
 
         def to_ms(sample, lead_ms=lead_ms, scale=scale):
             return lead_ms + sample * scale
 
         phonemes = [("_", 0.0)] + [(name, to_ms(s)) for name, s in out.phonemes]
-        total = num_frames(len(samples), sample_rate)
+        words = [(pos, to_ms(s)) for pos, _, s in out.words]
         try:
-            segments = align_phonemes(
-                phonemes, len(samples) / sample_rate * 1000, total
-            )
+            copies = [
+                _speed_copy(spec, samples, sample_rate, phonemes, words, f)
+                for f in factors
+            ]
         except AlignmentError as err:
             error = err
             continue
-        words = [(pos, to_ms(s)) for pos, _, s in out.words]
-        return UtteranceAudio(
-            spec, samples, segments, words, snr, speed, attempt
-        )
+        return [
+            UtteranceAudio(
+                copy_spec,
+                copy_samples,
+                segments,
+                copy_words,
+                snr,
+                factor,
+                attempt,
+            )  # fmt: skip
+            for (copy_spec, copy_samples, segments, copy_words), factor in zip(
+                copies, factors, strict=True
+            )
+        ]
     raise AlignmentError(f"utterance '{spec.utt_id}' ({text!r}): {error}")
 
 
@@ -182,13 +265,23 @@ def synthesize_shard(specs, sample_rate, snr_db, speeds):
     snr_db : tuple of float
         SNR range.
     speeds : sequence of float
-        Speed perturbation factors.
+        Speed perturbation factors, one copy each (empty: none).
 
     Returns
     -------
     list
-        One :class:`UtteranceAudio` per spec, or the ``AlignmentError``
-        message (str) for an utterance that could not be aligned.
+        Per spec, the list of its :class:`UtteranceAudio` copies (see
+        :func:`synthesize_utterance`), or the ``AlignmentError`` message
+        (str) for an utterance that could not be aligned.
+
+    Example
+    -------
+    >>> from sb_rectifier.corpus.espeak import Voice
+    >>> spec = UtteranceSpec("spk1-u1", "spk1", Voice("en-us", "m1"),
+    ...                      ["call", "home"], [0, 1])  # fmt: skip
+    >>> [[u.spec.utt_id for u in copies] for copies in synthesize_shard(
+    ...     [spec], 8000, (20.0, 20.0), (1.0, 1.1))]  # fmt: skip
+    [['spk1-u1', 'sp1.1-spk1-u1']]
     """
     import ctypes
 
@@ -220,12 +313,21 @@ def run_shard_subprocess(specs, sample_rate, snr_db, speeds):
     snr_db : tuple of float
         SNR range.
     speeds : sequence of float
-        Speed perturbation factors.
+        Speed perturbation factors, one copy each (empty: none).
 
     Returns
     -------
     list
         What :func:`synthesize_shard` returns.
+
+    Example
+    -------
+    >>> from sb_rectifier.corpus.espeak import Voice
+    >>> spec = UtteranceSpec("spk1-u1", "spk1", Voice("en-us", "m1"),
+    ...                      ["nine"], [0, 2])  # fmt: skip
+    >>> [copies] = run_shard_subprocess([spec], 8000, (20.0, 20.0), ())
+    >>> [(u.spec.utt_id, u.speed) for u in copies]
+    [('spk1-u1', 1.0)]
     """
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
@@ -233,7 +335,12 @@ def run_shard_subprocess(specs, sample_rate, snr_db, speeds):
         filter(None, [package_root, os.environ.get("PYTHONPATH")])
     )
     result = subprocess.run(
-        [sys.executable, "-m", "sb_rectifier.corpus.synthesis"],
+        [
+            sys.executable,
+            "-m",
+            "sb_rectifier.corpus.synthesis",
+            str(os.getpid()),  # the worker dies with this process
+        ],
         input=pickle.dumps((specs, sample_rate, snr_db, speeds)),
         capture_output=True,
         env=env,
@@ -248,6 +355,11 @@ def run_shard_subprocess(specs, sample_rate, snr_db, speeds):
 
 
 if __name__ == "__main__":
+    from sb_rectifier.processes import die_with_parent
+
+    # First thing: no synthesis outlives make-corpus, even killed by -9.
+    die_with_parent(int(sys.argv[1]))
+
     # Through the module, so results pickle as sb_rectifier classes.
     from sb_rectifier.corpus import synthesis
 

@@ -17,6 +17,7 @@ from sb_rectifier.corpus.make_corpus import (
     make_corpus,
     plan_utterances,
 )
+from sb_rectifier.files import is_temp_name
 from sb_rectifier.kaldi import KaldiDataDir, TransitionModel, load_alignment_dir
 
 TINY = CorpusConfig(hours=0.01, seed=3)
@@ -207,6 +208,13 @@ def test_corpus_is_reused(corpus):
     stamp = os.stat(root / "corpus.json").st_mtime_ns
     assert make_corpus(str(root), TINY, progress=False) == info
     assert os.stat(root / "corpus.json").st_mtime_ns == stamp
+
+
+def test_nothing_left_beside_the_corpus(corpus):
+    root, _ = corpus
+    names = os.listdir(root.parent)
+    assert root.name in names
+    assert not [n for n in names if is_temp_name(n)], names
 
 
 def test_lexicon_covers_the_transcripts(corpus):
