@@ -11,17 +11,33 @@ and optionally applies a Hub5 GLM (``--glm``, see
 :mod:`sb_rectifier.scoring.glm`), reports subsets by utterance-id prefix
 in a markdown table (``--subset SWBD=sw_ --subset CallHome=en_``), writes
 per-utterance alignments (``--details``) and all numbers as JSON
-(``--json``).
+(``--json``), both written atomically (a full disk leaves no half file;
+the error names it).
+
+Where Kaldi prints ``-nan`` and exits 0, this command refuses (exit
+status 1, the message names the file):
+
+* an empty reference (no utterance, or utterances without words): the
+  WER is undefined because the reference has no words;
+* no reference word scored at all (``--mode=present`` and none of the
+  reference utterances in HYP, or a GLM that removes every word).
+
+An empty hypothesis file (references not empty) is, as in Kaldi, an
+error in ``--mode=strict`` (no hypothesis for the first reference
+utterance), a valid 100 % deletion case in ``--mode=all`` (``[PARTIAL]``),
+and, in ``--mode=present``, the "nothing scored" error above.
+Bytes that are not UTF-8 give ``<file>: line N: not valid UTF-8 (byte
+0x.. at column ..)``.
 
 Authors
  * sb_rectifier developers 2026
 """
 
 import argparse
-import json
 import re
 import sys
 
+from sb_rectifier.files import atomic_write, write_json
 from sb_rectifier.scoring.glm import Glm
 from sb_rectifier.scoring.wer import (
     MODES,
@@ -77,7 +93,9 @@ def register(subparsers):
         choices=MODES,
         default="strict",
         help="reference utterances missing from HYP: 'strict' (default, as "
-        "Kaldi) fails, 'present' skips them, 'all' scores them as empty",
+        "Kaldi) fails, 'present' skips them, 'all' scores them as empty "
+        "(so an empty HYP file is 100%% deletions with 'all', an error "
+        "otherwise)",
     )
     parser.add_argument(
         "--text",
@@ -133,6 +151,53 @@ def _read(spec):
     return read_text(sys.stdin if path == "-" else path)
 
 
+def _name(spec):
+    path = _input_path(spec)
+    return "standard input" if path == "-" else path
+
+
+def _check_inputs(args, refs, hyps):
+    """Refuses inputs whose WER is undefined (Kaldi prints -nan)."""
+    ref = _name(args.ref)
+    if not refs:
+        raise ValueError(
+            f"{ref}: the reference has no utterances (empty file): the WER "
+            "is undefined because the reference has no words"
+        )
+    if not any(refs.values()):
+        raise ValueError(
+            f"{ref}: the reference has no words ({len(refs)} utterances, "
+            "all empty): the WER is undefined because the reference has "
+            "no words"
+        )
+    if not hyps and args.mode == "strict":
+        first = next(iter(refs))
+        raise ValueError(
+            f"{_name(args.hyp)}: the hypothesis file has no utterances: No "
+            f"hypothesis for key {first} and strict mode specifier. "
+            "(--mode=all scores every reference utterance as deleted)"
+        )
+
+
+def _check_scored(args, refs, overall):
+    """Refuses a result without any scored reference word."""
+    if overall.words:
+        return
+    if args.mode == "present" and overall.missing == len(refs):
+        why = (
+            f"none of the {len(refs)} reference utterances is in "
+            f"{_name(args.hyp)} and --mode=present skips them"
+        )
+    elif args.glm:
+        why = f"the GLM {args.glm} and the filtering removed every word"
+    else:
+        why = "the scored utterances have no words"
+    raise ValueError(
+        f"{_name(args.ref)}: no reference word was scored ({why}): the WER "
+        "is undefined"
+    )
+
+
 def run(args):
     """Scores ``args.hyp`` against ``args.ref`` and prints the report.
 
@@ -144,7 +209,8 @@ def run(args):
     Returns
     -------
     int
-        0 (errors raise ``ValueError`` / ``OSError``, exit status 1).
+        0 (errors raise ``ValueError`` / ``OSError``, exit status 1; see
+        the module docstring for the inputs that are refused).
 
     Example
     -------
@@ -174,21 +240,29 @@ def run(args):
         raise ValueError("--subset: a name is given twice")
     refs = _read(args.ref)
     hyps = _read(args.hyp)
+    _check_inputs(args, refs, hyps)
     glm = Glm.read(args.glm) if args.glm else None
-    results = score_subsets(
-        refs,
-        hyps,
-        subsets,
-        mode=args.mode,
-        glm=glm,
-        ignore_case=args.ignore_case,
-    )
+    try:
+        results = score_subsets(
+            refs,
+            hyps,
+            subsets,
+            mode=args.mode,
+            glm=glm,
+            ignore_case=args.ignore_case,
+        )
+    except ValueError as err:
+        if str(err).startswith("No hypothesis for key"):
+            raise ValueError(f"{_name(args.hyp)}: {err}") from None
+        raise
     overall = results["all"]
+    _check_scored(args, refs, overall)
     if args.details == "-":
         sys.stdout.write(overall.details())
     elif args.details:
-        with open(args.details, "w", encoding="utf-8") as fout:
-            fout.write(overall.details())
+        with atomic_write(args.details) as fout:
+            for utterance in overall.utterances:
+                fout.write(utterance.details())
     if args.json:
         report = {
             "ref": args.ref,
@@ -198,9 +272,7 @@ def run(args):
             "subsets": subsets,
             "results": {name: r.to_dict() for name, r in results.items()},
         }
-        with open(args.json, "w", encoding="utf-8") as fout:
-            json.dump(report, fout, indent=2)
-            fout.write("\n")
+        write_json(args.json, report)
     sys.stdout.write(overall.kaldi_lines())
     if subsets:
         sys.stdout.write("\n" + subset_table(results))

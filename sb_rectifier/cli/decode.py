@@ -4,13 +4,30 @@ Like Kaldi's ``latgen-faster-mapped`` (1-best only, no lattices): the
 graph has transition-id inputs, the log-likelihoods are per pdf, and the
 transition model maps one to the other.
 
+Inputs are checked before decoding starts: words.txt, the graph's header
+and the model; an ``ark:`` input is read once here, each matrix checked
+against the model's number of pdfs, and indexed in a temporary folder
+next to the output (pid-tagged, removed on error, on ``SIGTERM`` and
+``Ctrl-C``; after a ``kill -9``, the next run removes it). Errors name the
+file, the utterance, the line or the word id; the hypotheses are written
+atomically.
+
 Authors
  * sb_rectifier developers 2026
 """
 
+import contextlib
 import os
+import re
+import shutil
+import signal
 import sys
 import tempfile
+import threading
+
+_SPECIFIER = re.compile(
+    r"^(?P<kind>ark|scp)(?P<options>(,[a-z]+)*):(?P<path>.*)$"
+)
 
 
 def register(subparsers):
@@ -77,6 +94,53 @@ def _text_target(wspecifier):
     return wspecifier
 
 
+def _rspecifier(spec):
+    """``(kind, path)`` of an ``scp:``/``ark:`` rspecifier (options dropped)."""
+    match = _SPECIFIER.match(spec)
+    if match is None or not match["path"].strip():
+        raise ValueError(
+            f"{spec}: expected a log-likelihood rspecifier 'scp:FILE' or "
+            "'ark:FILE' (or 'ark:-', 'ark:COMMAND |')"
+        )
+    return match["kind"], match["path"]
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm():
+    """Turns ``SIGTERM`` into ``SystemExit`` so that clean-ups run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _temp_folder(near):
+    """A pid-tagged temporary folder next to ``near``, removed at the end."""
+    from sb_rectifier.files import WriteError, temp_sibling
+
+    folder = temp_sibling(near)
+    try:
+        os.mkdir(folder)
+    except OSError as err:
+        raise WriteError(
+            err.errno,
+            f"{folder}: cannot create the temporary folder: {err.strerror}",
+        ) from None
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def run(args):
     """Decodes and writes the hypotheses.
 
@@ -88,50 +152,73 @@ def run(args):
     Returns
     -------
     int
-        0.
+        0 (errors raise ``OSError`` / ``ValueError``, exit status 1).
     """
-    import kaldiio
-
     from sb_rectifier.decoding import ParallelDecoder, read_symbols
+    from sb_rectifier.decoding.parallel import index_ark
     from sb_rectifier.decoding.tuning import words_of
+    from sb_rectifier.files import atomic_write, clean_stale_temps
     from sb_rectifier.kaldi import write_int_vectors
 
+    for option, value in (
+        ("--jobs", args.jobs),
+        ("--beam", args.beam),
+        ("--max-active", args.max_active),
+        ("--acoustic-scale", args.acoustic_scale),
+    ):
+        if value is not None and not value > 0:
+            raise ValueError(f"{option} must be positive, got {value}")
     id2word = {i: w for w, i in read_symbols(args.words).items()}
-    with tempfile.TemporaryDirectory() as tmp:
-        if args.loglikes.startswith("scp:"):
-            scp = args.loglikes[len("scp:") :]
-        else:  # an ark or a pipe: index it once, then decode in parallel
-            scp = os.path.join(tmp, "loglikes.scp")
-            with (
-                kaldiio.ReadHelper(args.loglikes) as reader,
-                kaldiio.WriteHelper(
-                    f"ark,scp:{tmp}/loglikes.ark,{scp}"
-                ) as writer,
-            ):
-                for utt, mat in reader:
-                    writer(utt, mat)
-        with ParallelDecoder(
-            args.graph, args.model, args.jobs, args.beam, args.max_active
-        ) as decoder:
-            results = decoder.decode(
-                scp, args.acoustic_scale, args.word_ins_penalty
-            )
-    lines = [
-        " ".join([u, *words_of(r, id2word)]) + "\n" for u, r in results.items()
-    ]
+    kind, path = _rspecifier(args.loglikes)
     target = _text_target(args.hyp)
+    if target != "-":
+        folder = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(
+                f"{target}: cannot write the hypotheses, folder {folder} "
+                "does not exist"
+            )
+    near = (
+        os.path.join(tempfile.gettempdir(), "sb-rectifier-decode")
+        if target == "-"
+        else target
+    )
+    # What killed runs left there (index folders, half-written outputs).
+    clean_stale_temps(os.path.dirname(os.path.abspath(near)))
+    with (
+        _exit_on_sigterm(),
+        ParallelDecoder(
+            args.graph, args.model, args.jobs, args.beam, args.max_active
+        ) as decoder,
+    ):
+        if kind == "scp":
+            results = decoder.decode(
+                path, args.acoustic_scale, args.word_ins_penalty
+            )
+        else:  # an ark or a pipe: check and index it once, then decode
+            with _temp_folder(near) as tmp:
+                scp = index_ark(path, tmp, decoder.num_pdfs, args.model)
+                results = decoder.decode(
+                    scp,
+                    args.acoustic_scale,
+                    args.word_ins_penalty,
+                    source=path,
+                )
+    lines = [
+        " ".join([u, *words_of(r, id2word, u, args.words)]) + "\n"
+        for u, r in results.items()
+    ]
     if target == "-":
         sys.stdout.writelines(lines)
+        sys.stdout.flush()
     else:
-        tmp_path = f"{target}.tmp"
-        with open(tmp_path, "w", encoding="utf-8") as fout:
+        with atomic_write(target) as fout:
             fout.writelines(lines)
-        os.replace(tmp_path, target)
     if args.alignments:
         write_int_vectors(
             args.alignments, ((u, r.alignment) for u, r in results.items())
         )
-    partial = sum(not r.reached_final for r in results.values())
+    partial = decoder.last_not_final
     print(
         f"LOG (sb-rectifier decode) Decoded {len(results)} utterances "
         f"({decoder.last_frames} frames) in {decoder.last_seconds:.2f} s; "

@@ -15,16 +15,18 @@ Authors
  * sb_rectifier developers 2026
 """
 
-import logging
 from dataclasses import dataclass
 
 import kaldi_decoder as kd
 import kaldifst as kf
 import numpy as np
 
-logger = logging.getLogger(__name__)
-
-__all__ = ["DecodingResult", "decode_utterance", "tid_loglikes"]
+__all__ = [
+    "DecodingResult",
+    "check_loglikes",
+    "decode_utterance",
+    "tid_loglikes",
+]
 
 
 @dataclass
@@ -45,7 +47,8 @@ class DecodingResult:
     reached_final : bool
         False if no final state of the graph was active at the end, in
         which case the best partial path is returned (Kaldi warns and
-        does the same).
+        does the same; here nothing is logged per utterance: callers
+        count these and report one summary line).
     lattice : kaldifst.Lattice or None
         The raw state-level lattice (``lattice=True`` only); its acoustic
         costs are scaled by the acoustic scale.
@@ -118,6 +121,70 @@ def _check_loglik(loglik_pdf, tid2pdf):
             f"decode_utterance: non-finite log-likelihood at frame {bad}"
         )
     return loglik, tid2pdf
+
+
+def check_loglikes(matrix, num_pdfs, where, model=None):
+    """Checks a log-likelihood matrix read from a file; errors name it.
+
+    Arguments
+    ---------
+    matrix : object
+        What the archive reader returned for one utterance.
+    num_pdfs : int
+        The number of pdfs of the transition model (one column each).
+    where : str
+        The file and utterance, put at the start of every message, e.g.
+        ``"loglikes.scp: utterance 'u1' (loglikes.ark:12)"``.
+    model : str, optional
+        The model file the pdf count comes from (named in the message on
+        a wrong number of columns).
+
+    Returns
+    -------
+    numpy.ndarray
+        The matrix as C-contiguous float32 ``[frames, num_pdfs]``.
+
+    Raises
+    ------
+    ValueError
+        If it is not a 2-D numeric matrix, has no frames, not one column
+        per pdf, or holds NaN/inf.
+
+    Example
+    -------
+    >>> check_loglikes(np.zeros((2, 3)), 3, "ll.ark: utterance 'u1'").dtype
+    dtype('float32')
+    >>> check_loglikes(
+    ...     np.zeros((2, 4)), 3, "ll.ark: utterance 'u1'", "final.mdl"
+    ... )
+    Traceback (most recent call last):
+    ValueError: ll.ark: utterance 'u1': the matrix has 4 columns, but final.mdl has 3 pdfs (log-likelihoods of another model?)
+    """
+    if not isinstance(matrix, np.ndarray) or matrix.dtype.kind not in "fiu":
+        raise ValueError(
+            f"{where}: not a numeric matrix of log-likelihoods (got "
+            f"{type(matrix).__name__})"
+        )
+    if matrix.ndim != 2:
+        raise ValueError(
+            f"{where}: expected a [frames, pdfs] matrix of log-likelihoods, "
+            f"got an array of shape {matrix.shape}"
+        )
+    if matrix.shape[1] != num_pdfs:
+        source = model if model is not None else "the transition model"
+        raise ValueError(
+            f"{where}: the matrix has {matrix.shape[1]} columns, but "
+            f"{source} has {num_pdfs} pdfs (log-likelihoods of another "
+            "model?)"
+        )
+    if matrix.shape[0] == 0:
+        raise ValueError(f"{where}: the matrix has no frames")
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    finite = np.isfinite(matrix).all(axis=1)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f"{where}: non-finite log-likelihood at frame {bad}")
+    return matrix
 
 
 def tid_loglikes(loglik_pdf, tid2pdf, acoustic_scale=0.1):
@@ -224,11 +291,6 @@ def decode_utterance(
         raise RuntimeError(
             "decode_utterance: the decoder found no path (is the graph "
             "empty, or the beam too small?)"
-        )
-    if not reached:
-        logger.warning(
-            "decode_utterance: no final state reached; returning the best "
-            "partial path"
         )
     ok, tids, words, weight = kf.get_linear_symbol_sequence(best)
     if not ok:

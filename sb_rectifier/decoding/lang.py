@@ -55,8 +55,8 @@ def read_symbols(path):
     Raises
     ------
     ValueError
-        On a malformed line or a duplicate symbol or id, naming the file
-        and the line.
+        On a malformed line, a duplicate symbol or id, or bytes that are
+        not UTF-8, naming the file and the line.
 
     Example
     -------
@@ -65,43 +65,42 @@ def read_symbols(path):
     >>> read_symbols(path)
     {'<eps>': 0, 'yes': 1, 'no': 2}
     """
+    from sb_rectifier.files import iter_text_lines
+
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: symbol table not found")
     symbols, seen_ids = {}, {}
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise ValueError(
-                    f"{path}: line {number}: expected 'symbol id', got "
-                    f"{line.strip()!r}"
-                )
-            symbol, text = parts
-            try:
-                value = int(text)
-            except ValueError:
-                raise ValueError(
-                    f"{path}: line {number}: id {text!r} of {symbol!r} is "
-                    "not an integer"
-                ) from None
-            if value < 0:
-                raise ValueError(
-                    f"{path}: line {number}: negative id {value} of {symbol!r}"
-                )
-            if symbol in symbols:
-                raise ValueError(
-                    f"{path}: line {number}: duplicate symbol {symbol!r}"
-                )
-            if value in seen_ids:
-                raise ValueError(
-                    f"{path}: line {number}: id {value} of {symbol!r} is "
-                    f"already used by {seen_ids[value]!r}"
-                )
-            symbols[symbol] = value
-            seen_ids[value] = symbol
+    for number, line in iter_text_lines(path, "symbol table"):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2:
+            raise ValueError(
+                f"{path}: line {number}: expected 'symbol id', got "
+                f"{line.strip()!r}"
+            )
+        symbol, text = parts
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError(
+                f"{path}: line {number}: id {text!r} of {symbol!r} is "
+                "not an integer"
+            ) from None
+        if value < 0:
+            raise ValueError(
+                f"{path}: line {number}: negative id {value} of {symbol!r}"
+            )
+        if symbol in symbols:
+            raise ValueError(
+                f"{path}: line {number}: duplicate symbol {symbol!r}"
+            )
+        if value in seen_ids:
+            raise ValueError(
+                f"{path}: line {number}: id {value} of {symbol!r} is "
+                f"already used by {seen_ids[value]!r}"
+            )
+        symbols[symbol] = value
+        seen_ids[value] = symbol
     if not symbols:
         raise ValueError(f"{path}: empty symbol table")
     return symbols

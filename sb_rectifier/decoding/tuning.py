@@ -10,16 +10,19 @@ Authors
  * sb_rectifier developers 2026
 """
 
-import json
 import logging
 import os
+
+from tqdm import tqdm
+
+from sb_rectifier.files import atomic_write, write_json, write_text
 
 logger = logging.getLogger(__name__)
 
 FRAME_SECONDS = 0.01
 
 
-def words_of(result, id2word):
+def words_of(result, id2word, utt=None, words_file=None):
     """Word strings of a decoding result.
 
     Arguments
@@ -28,22 +31,74 @@ def words_of(result, id2word):
         From the decoder.
     id2word : dict
         Word id -> word.
+    utt : str, optional
+        The utterance, named in the error.
+    words_file : str, optional
+        Where ``id2word`` comes from (``words.txt``), named in the error.
 
     Returns
     -------
     list of str
         The words.
 
+    Raises
+    ------
+    ValueError
+        If a word id of the result is not in ``id2word``: the graph and
+        the word table do not match.
+
     Example
     -------
     >>> from types import SimpleNamespace
     >>> words_of(SimpleNamespace(words=[2, 1]), {1: "yes", 2: "no"})
     ['no', 'yes']
+    >>> words_of(SimpleNamespace(words=[3]), {1: "yes"}, "u1", "words.txt")
+    Traceback (most recent call last):
+    ValueError: words.txt: no word with id 3 (output by the graph for utterance 'u1'): the graph and words.txt do not match (words.txt truncated, or from another graph?)
     """
-    return [id2word[w] for w in result.words]
+    try:
+        return [id2word[w] for w in result.words]
+    except KeyError as err:
+        table = words_file or "the word table (words.txt)"
+        where = f" for utterance {utt!r}" if utt is not None else ""
+        raise ValueError(
+            f"{table}: no word with id {err.args[0]} (output by the graph"
+            f"{where}): the graph and {words_file or 'the word table'} do "
+            f"not match ({words_file or 'words.txt'} truncated, or from "
+            "another graph?)"
+        ) from None
 
 
-def write_hyps(path, hyps):
+def hyps_of(results, id2word, words_file=None):
+    """Word strings of decoded utterances.
+
+    Arguments
+    ---------
+    results : dict
+        Utterance id -> DecodingResult.
+    id2word : dict
+        Word id -> word.
+    words_file : str, optional
+        Where ``id2word`` comes from, for the error (see :func:`words_of`).
+
+    Returns
+    -------
+    dict
+        Utterance id -> list of words.
+
+    Example
+    -------
+    >>> from types import SimpleNamespace
+    >>> hyps_of({"u1": SimpleNamespace(words=[1, 1])}, {1: "yes"})
+    {'u1': ['yes', 'yes']}
+    """
+    return {
+        utt: words_of(result, id2word, utt, words_file)
+        for utt, result in results.items()
+    }
+
+
+def write_hyps(path, hyps, makedirs=False):
     """Writes hypotheses as a Kaldi text file (atomically).
 
     Arguments
@@ -52,12 +107,35 @@ def write_hyps(path, hyps):
         Output file.
     hyps : dict
         Utterance id -> list of words.
+    makedirs : bool
+        Create the folder if needed.
+
+    Raises
+    ------
+    sb_rectifier.files.WriteError
+        Naming ``path`` (full disk, ...); nothing is left half-written.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "hyp.txt"
+    >>> write_hyps(path, {"u1": ["yes", "no"], "u2": []})
+    >>> path.read_text()
+    'u1 yes no\\nu2\\n'
     """
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fout:
+    with atomic_write(path, makedirs=makedirs) as fout:
         for utt, words in hyps.items():
             fout.write(" ".join([utt, *words]) + "\n")
-    os.replace(tmp, path)
+
+
+def _not_final_summary(split, results):
+    """One log line when utterances reached no final state."""
+    count = sum(not r.reached_final for r in results.values())
+    if count:
+        logger.info(
+            f"{split}: {count} of {len(results)} utterances reached no "
+            "final state (best partial path used)"
+        )
+    return count
 
 
 def tune_and_decode(
@@ -71,8 +149,15 @@ def tune_and_decode(
     subsets=None,
     glm=None,
     progress=True,
+    words_file=None,
 ):
     """Grid search on dev, then one decoding of test with the best pair.
+
+    Every grid point is logged at DEBUG level (and kept in the report's
+    ``dev_grid``); one INFO line gives the grid size and the chosen pair.
+    Utterances that reach no final state of the graph are counted, per
+    grid point and per split, and one INFO line per decoded split says
+    how many there were (when there were any).
 
     Arguments
     ---------
@@ -85,7 +170,8 @@ def tune_and_decode(
     id2word : dict
         Word id -> word.
     out_dir : str
-        Where hypotheses and reports go (``<split>/hyp.txt``, ...).
+        Where hypotheses and reports go (``<split>/hyp.txt``, ...), each
+        written atomically.
     lm_weights : list of float
         Candidate LM weights.
     penalties : list of float
@@ -95,38 +181,73 @@ def tune_and_decode(
     glm : optional
         A GLM (see :mod:`sb_rectifier.scoring.glm`) applied when scoring.
     progress : bool
-        Show progress bars.
+        Show progress bars: one over the grid points, then one per split.
+    words_file : str, optional
+        Where ``id2word`` comes from (named in errors).
 
     Returns
     -------
     dict
         Chosen LM weight and penalty, the dev grid, dev and test WER (with
         subsets), decoding time and real-time factor of the test pass.
+
+    Raises
+    ------
+    ValueError
+        If the grid is empty or has an LM weight that is not positive, the
+        dev references have no words (the WER is undefined), or a decoded
+        word id is not in ``id2word``.
     """
     from sb_rectifier.scoring import score, score_subsets, subset_table
 
+    bad = [w for w in lm_weights if not w > 0]
+    if bad:
+        raise ValueError(
+            f"tune_and_decode: LM weights must be positive, got {bad} in "
+            f"lm_weights={list(lm_weights)}"
+        )
+    points = [(w, p) for w in lm_weights for p in penalties]
+    if not points:
+        raise ValueError(
+            "tune_and_decode: no LM weight / insertion penalty to try "
+            f"(lm_weights={list(lm_weights)}, penalties={list(penalties)})"
+        )
+    if not any(refs["dev"].values()):
+        raise ValueError(
+            "tune_and_decode: the dev references have no words: the WER "
+            "is undefined, nothing to tune on"
+        )
     grid = []
     best = None
-    for lm_weight in lm_weights:
-        for penalty in penalties:
-            results = decoder.decode(
-                scps["dev"], 1.0 / lm_weight, penalty, progress=False
-            )
-            hyps = {u: words_of(r, id2word) for u, r in results.items()}
-            wer = score(refs["dev"], hyps, mode="all", glm=glm)
-            grid.append(
-                {
-                    "lm_weight": lm_weight,
-                    "word_ins_penalty": penalty,
-                    "wer": wer.wer,
-                }
-            )
-            logger.info(
-                f"dev: LM weight {lm_weight}, penalty {penalty}: %WER {wer.wer:.2f}"
-            )
-            if best is None or wer.wer < best[0]:
-                best = (wer.wer, lm_weight, penalty)
-    _, lm_weight, penalty = best
+    for lm_weight, penalty in tqdm(
+        points, desc="dev grid", disable=not progress, unit="point"
+    ):
+        results = decoder.decode(
+            scps["dev"], 1.0 / lm_weight, penalty, progress=False
+        )
+        hyps = hyps_of(results, id2word, words_file)
+        wer = score(refs["dev"], hyps, mode="all", glm=glm)
+        not_final = sum(not r.reached_final for r in results.values())
+        grid.append(
+            {
+                "lm_weight": lm_weight,
+                "word_ins_penalty": penalty,
+                "wer": wer.wer,
+                "not_reaching_final": not_final,
+            }
+        )
+        logger.debug(
+            f"dev: LM weight {lm_weight}, penalty {penalty}: %WER "
+            f"{wer.wer:.2f} ({not_final} utterances reached no final state)"
+        )
+        if best is None or wer.wer < best[0]:
+            best = (wer.wer, lm_weight, penalty)
+    best_wer, lm_weight, penalty = best
+    logger.info(
+        f"dev grid: {len(lm_weights)} LM weights x {len(penalties)} "
+        f"penalties = {len(points)} points; chosen LM weight {lm_weight}, "
+        f"penalty {penalty}: dev %WER {best_wer:.2f}"
+    )
     report = {
         "lm_weight": lm_weight,
         "acoustic_scale": 1.0 / lm_weight,
@@ -142,19 +263,17 @@ def tune_and_decode(
             desc=f"decode {split}",
         )
         seconds, frames = decoder.last_seconds, decoder.last_frames
-        hyps = {u: words_of(r, id2word) for u, r in results.items()}
+        not_final = _not_final_summary(split, results)
+        hyps = hyps_of(results, id2word, words_file)
         folder = os.path.join(out_dir, split)
-        os.makedirs(folder, exist_ok=True)
-        write_hyps(os.path.join(folder, "hyp.txt"), hyps)
+        write_hyps(os.path.join(folder, "hyp.txt"), hyps, makedirs=True)
         by_subset = score_subsets(
             refs[split], hyps, subsets or {}, mode="all", glm=glm
         )
-        with open(
-            os.path.join(folder, "wer.txt"), "w", encoding="utf-8"
-        ) as fout:
-            fout.write(by_subset["all"].kaldi_lines())
-            if subsets:
-                fout.write("\n" + subset_table(by_subset) + "\n")
+        wer_text = by_subset["all"].kaldi_lines()
+        if subsets:
+            wer_text += "\n" + subset_table(by_subset) + "\n"
+        write_text(os.path.join(folder, "wer.txt"), wer_text)
         report[split] = {
             "wer": by_subset["all"].wer,
             "subsets": {name: r.wer for name, r in by_subset.items()},
@@ -162,12 +281,7 @@ def tune_and_decode(
             "decode_seconds": seconds,
             "audio_seconds": frames * FRAME_SECONDS,
             "real_time_factor": seconds / max(frames * FRAME_SECONDS, 1e-9),
-            "not_reaching_final": sum(
-                not r.reached_final for r in results.values()
-            ),
+            "not_reaching_final": not_final,
         }
-    with open(
-        os.path.join(out_dir, "decoding.json"), "w", encoding="utf-8"
-    ) as fout:
-        json.dump(report, fout, indent=2)
+    write_json(os.path.join(out_dir, "decoding.json"), report)
     return report

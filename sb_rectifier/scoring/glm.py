@@ -346,12 +346,20 @@ class Glm:
         Arguments
         ---------
         path : str
-            The GLM file (read as UTF-8, undecodable bytes replaced).
+            The GLM file (UTF-8).
 
         Returns
         -------
         Glm
             Its rules.
+
+        Raises
+        ------
+        ValueError
+            Naming the file and the line: a malformed rule, or bytes that
+            are not UTF-8.
+        FileNotFoundError
+            When the file does not exist.
 
         Example
         -------
@@ -360,8 +368,10 @@ class Glm:
         >>> Glm.read(tmp / "x.glm").rules[0].lhs
         ('UM',)
         """
-        with open(path, encoding="utf-8", errors="replace") as fin:
-            return cls.parse(fin.read(), source=str(path))
+        from sb_rectifier.files import iter_text_lines
+
+        lines = [line for _, line in iter_text_lines(path, "GLM file")]
+        return cls.parse("\n".join(lines), source=str(path))
 
     def _matches(self, rule, words, i):
         n = len(rule.lhs)

@@ -4,7 +4,9 @@
 ``kaldialign`` (a port of Kaldi's ``LevenshteinEditDistance``, so the
 counts match ``compute-wer`` exactly) and :meth:`WerResult.kaldi_lines`
 prints them in ``compute-wer``'s format, including its ``--mode``
-semantics and its ``-nan`` / ``inf`` for an empty reference.
+semantics and its ``-nan`` / ``inf`` for an empty reference (for
+library callers; the ``compute-wer`` command refuses such input, see
+:mod:`sb_rectifier.cli.compute_wer`).
 :meth:`WerResult.details` writes the per-utterance alignments in the
 format of Kaldi's ``utils/scoring/wer_per_utt_details.pl``.
 :func:`score_subsets` scores the full set and utterance-id prefixes
@@ -22,11 +24,13 @@ Authors
 
 import itertools
 import math
+import os
 import struct
 from dataclasses import dataclass, field
 
 import kaldialign
 
+from sb_rectifier.files import iter_text_lines
 from sb_rectifier.scoring.glm import normalize
 
 MODES = ("strict", "present", "all")
@@ -45,8 +49,10 @@ def read_text(path):
     Arguments
     ---------
     path : str or file object
-        The file (UTF-8), or an open text stream. A line holding only an
-        utterance id is an empty transcript; blank lines are skipped.
+        The file (UTF-8), or an open stream (``sys.stdin``: its bytes are
+        decoded here, so that an error can name the line). A line holding
+        only an utterance id is an empty transcript; blank lines are
+        skipped.
 
     Returns
     -------
@@ -56,23 +62,45 @@ def read_text(path):
     Raises
     ------
     ValueError
-        When an utterance id occurs twice.
+        When an utterance id occurs twice, or on bytes that are not UTF-8
+        (``<file>: line N: not valid UTF-8 (byte 0x.. at column ..)``).
+    FileNotFoundError
+        When the file does not exist.
 
     Example
     -------
     >>> import io
     >>> read_text(io.StringIO("u1 hello world\\nu2\\n"))
     {'u1': ['hello', 'world'], 'u2': []}
+    >>> path = getfixture("tmp_path") / "hyp.txt"
+    >>> _ = path.write_bytes(b"u1 ok\\nu2 caf\\xe9\\n")
+    >>> read_text(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: .../hyp.txt: line 2: not valid UTF-8 (byte 0xe9 at column 7)
     """
     if hasattr(path, "read"):
-        return _parse_text(path, getattr(path, "name", "<stream>"))
-    with open(path, encoding="utf-8") as fin:
-        return _parse_text(fin, str(path))
+        name = str(getattr(path, "name", "<stream>"))
+        return _parse_text(_stream_lines(path, name), name)
+    return _parse_text(iter_text_lines(path, "text file"), os.fspath(path))
+
+
+def _stream_lines(stream, name):
+    """Numbered lines of a stream; its bytes (if any) decoded with care."""
+    for lineno, raw in enumerate(getattr(stream, "buffer", stream), start=1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ValueError(
+                    f"{name}: line {lineno}: not valid UTF-8 (byte "
+                    f"0x{raw[err.start]:02x} at column {err.start + 1})"
+                ) from None
+        yield lineno, raw
 
 
 def _parse_text(lines, name):
     texts = {}
-    for lineno, line in enumerate(lines, start=1):
+    for lineno, line in lines:
         fields = line.split()
         if not fields:
             continue

@@ -73,6 +73,23 @@ def test_decode_command_recovers_the_transcripts(setup, tmp_path):
     assert agree >= 0.99 * total
 
 
+def test_decode_command_reads_a_pipe(setup, tmp_path, capsys):
+    root, corpus, model, _ = setup
+    hyp = tmp_path / "hyp.txt"
+    args = [
+        "decode", str(root / "graph" / "HCLG.fst"), str(root / "graph" / "words.txt"),
+        str(model), f"ark:cat {root / 'dev.ark'} |", f"ark,t:{hyp}", "--jobs", "1",
+        "--acoustic-scale", "1.0",
+    ]  # fmt: skip
+    assert main(args) == 0
+    assert read_text(str(hyp)) == read_text(
+        str(corpus / "data" / "dev" / "text")
+    )
+    # The copy of the piped archive was a temporary, removed at the end.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hyp.txt"]
+    assert "0 did not reach a final state" in capsys.readouterr().err
+
+
 def test_one_or_two_workers_give_the_same_results(setup):
     root, _, model, scps = setup
     graph = str(root / "graph" / "HCLG.fst")
@@ -109,6 +126,7 @@ def test_tuning_chooses_on_dev_and_decodes_test_once(setup, tmp_path):
         )
     grid = report["dev_grid"]
     assert len(grid) == 6
+    assert all(g["not_reaching_final"] >= 0 for g in grid)
     best = min(g["wer"] for g in grid)
     assert report["dev"]["wer"] == pytest.approx(best)
     chosen = [

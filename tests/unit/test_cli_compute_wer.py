@@ -61,7 +61,7 @@ def test_modes_with_a_missing_hypothesis(files, capsys):
     ref, hyp = str(files / "ref"), str(files / "hyp")
     assert main(["compute-wer", ref, hyp]) == 1
     assert (
-        "No hypothesis for key en_2 and strict mode specifier."
+        f"error: {hyp}: No hypothesis for key en_2 and strict mode specifier."
         in capsys.readouterr().err
     )
     assert main(["compute-wer", "--mode=present", ref, hyp]) == 0

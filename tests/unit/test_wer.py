@@ -48,6 +48,39 @@ def test_read_text_from_stream():
     assert read_text(io.StringIO("x a b\n")) == {"x": ["a", "b"]}
 
 
+def test_read_text_not_utf8_names_file_line_and_byte(tmp_path):
+    path = tmp_path / "ref.txt"
+    path.write_bytes("u1 ça va\nu2 ok\nu3 d\xe9j\xe0\n".encode("latin-1"))
+    with pytest.raises(
+        ValueError,
+        match=r"ref\.txt: line 1: not valid UTF-8 \(byte 0xe7 at column 4\)",
+    ):
+        read_text(str(path))
+    path.write_bytes(b"u1 ok\nu2 d\xc3\xa9j\xe0\n")
+    with pytest.raises(
+        ValueError, match=r"line 2: not valid UTF-8 \(byte 0xe0 at column 8\)"
+    ):
+        read_text(path)
+
+
+def test_read_text_stream_bytes_not_utf8():
+    stream = io.TextIOWrapper(io.BytesIO(b"u1 a\nu2 \xff\n"), encoding="utf-8")
+    with pytest.raises(
+        ValueError,
+        match=r"^<stream>: line 2: not valid UTF-8 \(byte 0xff at column 4\)",
+    ):
+        read_text(stream)
+    good = io.TextIOWrapper(io.BytesIO("u1 é\n".encode()), encoding="utf-8")
+    assert read_text(good) == {"u1": ["é"]}
+
+
+def test_read_text_missing_file(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=r"nope\.txt: text file not found"
+    ):
+        read_text(tmp_path / "nope.txt")
+
+
 # --- counts and the three Kaldi lines -------------------------------------
 
 
