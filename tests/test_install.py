@@ -1,0 +1,153 @@
+"""The installed stack loads, and it is the one pyproject.toml pins.
+
+A fresh ``pip install -e ".[test]"`` takes the newest release that each
+requirement allows. torchaudio's compiled extension only loads with the torch
+it was built against (torchaudio 2.11.1 with torch 2.11.0: ``undefined symbol:
+torch_exception_get_what_without_backtrace``), and SpeechBrain imports
+torchaudio, so such a pair breaks everything. These tests name both versions
+when that happens, and fail when a virtual environment was edited by hand
+away from the exact pins.
+"""
+
+import importlib.metadata
+import math
+import os
+
+import pytest
+import torch
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest depends on tomli there
+    import tomli as tomllib
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYPROJECT = os.path.join(REPO_ROOT, "pyproject.toml")
+REINSTALL = (
+    'reinstall into a fresh virtual environment: pip install -e ".[test]"'
+)
+
+
+def _installed(name):
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _requirements():
+    """Every requirement of pyproject.toml (dependencies and extras)."""
+    with open(PYPROJECT, "rb") as f:
+        project = tomllib.load(f)["project"]
+    lines = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        lines += extra
+    reqs = [Requirement(line) for line in lines]
+    return [r for r in reqs if r.marker is None or r.marker.evaluate()]
+
+
+def _exact_pin(req):
+    """The version of an ``==X`` requirement (no wildcard), else None."""
+    specs = list(req.specifier)
+    if len(specs) == 1 and specs[0].operator == "==":
+        if not specs[0].version.endswith("*"):
+            return specs[0].version
+    return None
+
+
+EXACT = {
+    canonicalize_name(r.name): _exact_pin(r)
+    for r in _requirements()
+    if _exact_pin(r)
+}
+BOUNDED = [r for r in _requirements() if not _exact_pin(r)]
+
+
+def _pair():
+    return (
+        f"torch {_installed('torch')} + torchaudio {_installed('torchaudio')}"
+        f" (pyproject.toml pins torch=={EXACT.get('torch')}, "
+        f"torchaudio=={EXACT.get('torchaudio')})"
+    )
+
+
+# `import torchaudio` loads its compiled extension (torchaudio/lib/
+# _torchaudio*.so and libtorchaudio*.so, through torch.ops.load_library): with
+# a torch it was not built against, that raises OSError here, at collection,
+# where every module importing SpeechBrain fails too. Name the pair.
+def _causes(err):
+    """An exception and its causes, the root cause last."""
+    chain = []
+    while err is not None and len(chain) < 5:
+        chain.append(f"{type(err).__name__}: {err}")
+        err = err.__cause__ or err.__context__
+    return " <- ".join(chain)
+
+
+try:
+    import torchaudio
+except Exception as err:
+    raise ImportError(
+        f"torchaudio's compiled extension does not load: {_pair()}: "
+        f"{_causes(err)}; {REINSTALL}"
+    ) from err
+
+
+def test_torchaudio_compiled_extension():
+    """forced_align runs in torchaudio's C++ ops (no Python fallback)."""
+    from torchaudio._extension import _IS_TORCHAUDIO_EXT_AVAILABLE
+
+    assert _IS_TORCHAUDIO_EXT_AVAILABLE, (
+        f"torchaudio's compiled extension was not found: {_pair()}"
+    )
+    # Emissions over {blank, a, b} for 5 frames that favour "a a - b b".
+    best = [1, 1, 0, 2, 2]
+    logits = torch.full((1, 5, 3), -5.0)
+    for t, c in enumerate(best):
+        logits[0, t, c] = 5.0
+    log_probs = torch.log_softmax(logits, dim=-1)
+    targets = torch.tensor([[1, 2]], dtype=torch.int32)
+    try:
+        path, scores = torchaudio.functional.forced_align(log_probs, targets)
+    except Exception as err:
+        pytest.fail(
+            f"torchaudio's C++ forced_align fails: {_pair()}: {err}",
+            pytrace=False,
+        )
+    assert path.tolist() == [best]
+    assert torch.allclose(scores.exp(), torch.ones(1, 5), atol=1e-3)
+
+
+def test_speechbrain_and_fbank():
+    """SpeechBrain imports, and Kaldi fbank features come out."""
+    import speechbrain
+    from torchaudio.compliance.kaldi import fbank
+
+    assert speechbrain.__version__ == _installed("speechbrain")
+    t = torch.arange(1600) / 16000.0  # 0.1 s at 16 kHz
+    wave = 0.5 * torch.sin(2 * math.pi * 440.0 * t)
+    feats = fbank(wave.unsqueeze(0), num_mel_bins=23, sample_frequency=16000)
+    # 25 ms frames every 10 ms: 1 + (1600 - 400) // 160 = 8.
+    assert feats.shape == (8, 23)
+    assert torch.isfinite(feats).all()
+
+
+@pytest.mark.parametrize("name", sorted(EXACT))
+def test_exact_pin_installed(name):
+    """What is installed equals each exact pin of pyproject.toml."""
+    installed = _installed(name)
+    assert installed == EXACT[name], (
+        f"pyproject.toml pins {name}=={EXACT[name]}, installed: "
+        f"{installed}; {REINSTALL}"
+    )
+
+
+@pytest.mark.parametrize("req", BOUNDED, ids=[r.name for r in BOUNDED])
+def test_bounded_requirement_satisfied(req):
+    """Every other requirement is installed within its bounds."""
+    installed = _installed(req.name)
+    assert installed is not None and req.specifier.contains(
+        installed, prereleases=True
+    ), f"pyproject.toml requires {req}, installed: {installed}; {REINSTALL}"
