@@ -114,7 +114,7 @@ class SenonePriors(torch.nn.Module):
             Output file (written atomically).
         """
         values = " ".join(str(int(c)) for c in self.counts.tolist())
-        write_text(path, f" [ {values} ]\n")
+        write_text(path, f" [ {values} ]\n", makedirs=True)
 
     def extra_repr(self):
         total = int(self.counts.sum())

@@ -238,7 +238,10 @@ def check_experiment_identity(output_folder, save_folder, identity):
     )
     if has_checkpoints and os.path.isfile(path):
         old = read_json(path, "experiment record")
-        differences = _differences(old, identity)
+        # What changed in the network or the data first, then the paths.
+        differences = sorted(
+            _differences(old, identity), key=lambda d: "/" in d
+        )
         if differences:
             raise ExperimentMismatchError(
                 f"{output_folder}: holds checkpoints of another experiment "

@@ -39,11 +39,23 @@ def quiet_library_logs():
     """
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    # SpeechBrain logs its whole `pip freeze` at DEBUG (it is in env.log).
-    logging.getLogger("speechbrain.utils.superpowers").setLevel(logging.INFO)
-    notices = logging.getLogger("speechbrain.utils.train_logger")
-    if not any(isinstance(f, _DropNotices) for f in notices.filters):
-        notices.addFilter(_DropNotices())
+    # SpeechBrain logs its whole `pip freeze` at DEBUG (it is in env.log);
+    # it resets that logger's level on every call, so a filter it is.
+    _add_filter("speechbrain.utils.superpowers", _DropDebug())
+    _add_filter("speechbrain.utils.train_logger", _DropNotices())
+
+
+def _add_filter(name, new):
+    log = logging.getLogger(name)
+    if not any(type(f) is type(new) for f in log.filters):
+        log.addFilter(new)
+
+
+class _DropDebug(logging.Filter):
+    """Drops DEBUG records."""
+
+    def filter(self, record):
+        return record.levelno > logging.DEBUG
 
 
 def report_log_errors_once(logger=None):

@@ -24,9 +24,12 @@ Authors
  * sb_rectifier developers 2026
 """
 
+import contextlib
+import errno
 import logging
 import os
 import pathlib
+import shutil
 
 import yaml
 from speechbrain.utils.checkpoints import (
@@ -89,6 +92,7 @@ class SafeCheckpointer(Checkpointer):
         custom_save_hooks=None,
         allow_partial_load=False,
     ):
+        created = _missing_ancestors(checkpoints_dir)
         super().__init__(
             checkpoints_dir,
             recoverables=recoverables,
@@ -97,8 +101,19 @@ class SafeCheckpointer(Checkpointer):
             allow_partial_load=allow_partial_load,
         )
         self._final_dir = self._tmp_dir = None
-        if if_main_process():
+        if created:
+            # Made when the first checkpoint is saved: loading a YAML (or a
+            # run refused before training) leaves no empty folder behind.
+            for folder in created:
+                with contextlib.suppress(OSError):
+                    os.rmdir(folder)
+        elif if_main_process():
             clean_stale_temps(self.checkpoints_dir)
+
+    def _list_checkpoint_dirs(self):
+        if not self.checkpoints_dir.is_dir():
+            return []
+        return super()._list_checkpoint_dirs()
 
     def _new_checkpoint_dirpath(self):
         return self._temporary(super()._new_checkpoint_dirpath())
@@ -134,19 +149,32 @@ class SafeCheckpointer(Checkpointer):
         """
         self._final_dir = self._tmp_dir = None
         try:
+            if if_main_process():
+                os.makedirs(self.checkpoints_dir, exist_ok=True)
             saved = super().save_checkpoint(
                 meta=meta,
                 end_of_epoch=end_of_epoch,
                 name=name,
                 verbosity=logging.DEBUG,
             )
-        except OSError as err:
+        except Exception as err:
+            # torch.save reports a failed write (full disk, file size
+            # limit) as a RuntimeError from its C++ writer, not an OSError.
             target = self._final_dir or self.checkpoints_dir
             if self._tmp_dir is not None and self._tmp_dir.exists():
                 remove_folder(self._tmp_dir)
+            if not isinstance(err, (OSError, RuntimeError)):
+                raise
+            reason = (
+                err.strerror
+                if isinstance(err, OSError) and err.strerror
+                else f"{type(err).__name__}: {str(err)[:200]}"
+            )
+            free = shutil.disk_usage(self.checkpoints_dir).free / 2**20
             raise WriteError(
-                err.errno,
-                f"{target}: cannot write the checkpoint: {err.strerror or err}",
+                getattr(err, "errno", None) or errno.EIO,
+                f"{target}: cannot write the checkpoint ({reason}; "
+                f"{free:.0f} MiB free on that disk); nothing was saved",
             ) from None
         ddp_barrier()
         if saved is None:
@@ -252,3 +280,16 @@ class SafeCheckpointer(Checkpointer):
                 os.rename(ckpt_dir, target)
             except OSError:
                 pass  # already renamed by another process
+
+
+def _missing_ancestors(folder):
+    """``folder`` and its missing parents, deepest first."""
+    missing = []
+    path = os.path.abspath(os.fspath(folder))
+    while not os.path.exists(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing

@@ -61,3 +61,73 @@ def test_torchrun_two_processes(tmp_path):
     assert summary["dev_frame_acc"] > chance + 30.0, (summary, chance)
     records = json.loads((out / "metrics.json").read_text())
     assert [r["epoch"] for r in records] == [1, 2, 3]
+
+
+def _torchrun(nproc, tmp_path, data, out, extra=()):
+    cmd = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        f"--nproc_per_node={nproc}",
+        os.path.join(REPO_ROOT, "train.py"),
+        os.path.join(REPO_ROOT, "hparams", "relu.yaml"),
+        "--data_folder", str(data), "--output_folder", str(out),
+        "--frame_cache_folder", str(tmp_path / "cache"),
+        "--number_of_epochs", "1", "--device", "cpu",
+        "--distributed_backend", "gloo", "--noprogressbar", *extra,
+    ]  # fmt: skip
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run(
+        cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+    )
+
+
+@pytest.mark.slow
+def test_ddp_batch_size_is_global_and_dev_is_counted_once(tmp_path):
+    """batch_size is frames per step over all processes: 2 processes at
+    batch 256 train as 1 process at 256 does (not as 1 at 512), and each
+    dev frame is evaluated (and counted in the sparsity statistics) once."""
+    make_kaldi_dataset(tmp_path / "kaldi", seed=5)
+    ce = {}
+    for name, nproc, batch in (
+        ("one_256", 1, 256),
+        ("two_256", 2, 256),
+        ("one_512", 1, 512),
+    ):
+        out = tmp_path / name
+        extra = ["--batch_size", str(batch)]
+        result = _torchrun(nproc, tmp_path, tmp_path / "kaldi", out, extra)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+        assert "terminate called" not in result.stderr
+        ce[name] = json.loads((out / "summary.json").read_text())["dev_ce"]
+        dev_frames = json.loads((out / "data_checks.json").read_text())["dev"][
+            "frames"
+        ]
+        for split in ("dev", "test"):
+            sparsity = json.loads(
+                (out / "sparsity" / f"{split}.json").read_text()
+            )
+            frames = json.loads((out / "data_checks.json").read_text())[split][
+                "frames"
+            ]
+            assert sparsity["meta"]["frames"] == frames, (name, split)
+        assert dev_frames > 0
+    same_batch = abs(ce["two_256"] - ce["one_256"])
+    other_batch = abs(ce["one_512"] - ce["one_256"])
+    assert same_batch < 0.02, ce
+    assert same_batch < 0.1 * other_batch, ce
+
+
+@pytest.mark.slow
+def test_ddp_batch_size_must_divide_by_the_processes(tmp_path):
+    make_kaldi_dataset(tmp_path / "kaldi", seed=5)
+    result = _torchrun(
+        2,
+        tmp_path,
+        tmp_path / "kaldi",
+        tmp_path / "out",
+        ["--batch_size", "255"],
+    )
+    assert result.returncode != 0
+    assert (
+        "batch_size=255 (frames per step, over all processes) is not "
+        "divisible by the 2 processes" in result.stderr
+    )

@@ -9,7 +9,7 @@ import torch
 from sb_rectifier import RectifierDNN
 from sb_rectifier.data import FrameDataset, FrameStore
 from sb_rectifier.nnet import GlobalNormalization
-from sb_rectifier.training import HybridBrain
+from sb_rectifier.training import HybridBrain, SafeCheckpointer
 
 
 class Interrupt(Exception):
@@ -47,7 +47,7 @@ def _brain(folder, store, run_opts=None, epochs=2):
     )
     normalizer = GlobalNormalization(store.feat_dim).fit(store.feats)
     counter = sb.utils.epoch_loop.EpochCounter(epochs)
-    checkpointer = sb.utils.checkpoints.Checkpointer(
+    checkpointer = SafeCheckpointer(
         os.path.join(folder, "save"),
         recoverables={
             "model": model,

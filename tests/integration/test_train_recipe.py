@@ -1,51 +1,15 @@
 """train.py end to end on a small Kaldi-format dataset, for every unit."""
 
-import importlib.util
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 from kaldi_fixture import make_kaldi_dataset
-
-REPO_ROOT = os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-)
-
-
-def _train_module():
-    spec = importlib.util.spec_from_file_location(
-        "sb_rectifier_train", os.path.join(REPO_ROOT, "train.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from train_runner import run_train
 
 
 def _run(tmp_path, unit, dataset_root, extra=()):
-    options = {
-        "data_folder": str(dataset_root),
-        "output_folder": str(tmp_path / f"exp_{unit}"),
-        "frame_cache_folder": str(tmp_path / "cache"),
-        "num_layers": "2",
-        "neurons": "64",
-        "number_of_epochs": "3",
-        "batch_size": "128",
-        "lr": "0.02",
-        "device": "cpu",
-    }
-    extra = list(extra)
-    for key, value in zip(extra[::2], extra[1::2], strict=True):
-        options[key.lstrip("-")] = value
-    out = options["output_folder"]
-    argv = [
-        os.path.join(REPO_ROOT, "hparams", f"{unit}.yaml"),
-        "--noprogressbar",
-    ]
-    for key, value in options.items():
-        argv += [f"--{key}", value]
-    return _train_module().main(argv), Path(out)
+    return run_train(tmp_path, unit, dataset_root, extra)
 
 
 @pytest.mark.slow

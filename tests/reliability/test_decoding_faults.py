@@ -10,7 +10,6 @@ import logging
 import math
 import os
 import re
-import resource
 import signal
 import subprocess
 import sys
@@ -656,22 +655,6 @@ def _names_write_error(err, path):
         "File too large",
         err,
     )
-
-
-@pytest.fixture
-def file_size_limit():
-    """Writes beyond ``limit`` bytes fail (EFBIG), as a full disk (ENOSPC)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-
-    def apply(limit):
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-
-    try:
-        yield apply
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-        signal.signal(signal.SIGXFSZ, handler)
 
 
 def test_full_disk_hypotheses(small, tmp_path, capsys, file_size_limit):
