@@ -176,11 +176,16 @@ class SafeCheckpointer(Checkpointer):
                 f"{target}: cannot write the checkpoint ({reason}; "
                 f"{free:.0f} MiB free on that disk); nothing was saved",
             ) from None
+        # Every process has written its part; the main one renames; then
+        # all of them see the new checkpoint (SpeechBrain's deletion that
+        # follows lists checkpoints on every process and must agree).
+        ddp_barrier()
+        final = self._final_dir
+        if saved is not None:
+            os.rename(saved.path, final)
         ddp_barrier()
         if saved is None:
             return None
-        final = self._final_dir
-        os.rename(saved.path, final)
         logger.log(verbosity, f"Saved a checkpoint in {final}")
         return Checkpoint(
             final,

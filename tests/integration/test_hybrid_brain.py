@@ -41,6 +41,7 @@ def _store(num_utts=20, frames=37, feat_dim=4, n_pdfs=5, seed=0):
 
 
 def _brain(folder, store, run_opts=None, epochs=2):
+    os.makedirs(folder, exist_ok=True)  # train.py's experiment directory
     torch.manual_seed(0)
     model = RectifierDNN(
         input_size=3 * store.feat_dim, num_layers=2, neurons=16, n_pdfs=5

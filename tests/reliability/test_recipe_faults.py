@@ -5,6 +5,7 @@ fixture of tests/kaldi_fixture.py (40/10/10 utterances, 18 pdfs, 13-dim
 features), trained small (2 x 64 units) for one or two epochs.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -538,3 +539,48 @@ def test_frame_progress_bars_follow_noprogressbar(tmp_path, capsys):
         progress=True,
     )
     assert "frames dev" in capsys.readouterr().err
+
+
+def test_a_full_disk_under_the_log_is_reported_once(
+    tmp_path, capfd, file_size_limit
+):
+    """Python's logging prints a traceback per record it cannot write; a
+    run's log says so once instead."""
+    import logging
+
+    from sb_rectifier.recipe import report_log_errors_once
+
+    log = logging.getLogger("sbr_test_full_disk")
+    log.propagate = False
+    handler = logging.FileHandler(tmp_path / "log.txt")
+    log.addHandler(handler)
+    try:
+        report_log_errors_once(log)
+        file_size_limit(1_000)
+        for i in range(200):
+            log.warning(f"record {i}: " + "x" * 40)
+    finally:
+        log.removeHandler(handler)
+        # Closing flushes into the full file once more; logging.shutdown
+        # ignores that error at exit, and so does this test.
+        with contextlib.suppress(OSError):
+            handler.close()
+    err = capfd.readouterr().err
+    assert err.count("logging: cannot write") == 1, err[:2000]
+    assert f"{tmp_path / 'log.txt'}" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_corpus_made_by_make_corpus_is_decoded(tmp_path):
+    """--data_folder pointing at a make-corpus corpus gets WER, as the
+    embedded corpus does (it used to be skipped with one INFO line)."""
+    from sb_rectifier.corpus.make_corpus import CorpusConfig, make_corpus
+
+    corpus = tmp_path / "mycorpus"
+    make_corpus(str(corpus), CorpusConfig(hours=0.01, seed=3), progress=False)
+    summary, out = run_train(
+        tmp_path, "relu", corpus, ONE_EPOCH + ["--neurons", "32"]
+    )
+    assert "test_wer" in summary and "wer_not_computed" not in summary
+    assert (out / "decode" / "test" / "hyp.txt").is_file()
