@@ -310,12 +310,7 @@ class FrameStoreWriter:
         try:
             self._feats.write(feats.tobytes())
         except OSError as err:
-            self.abort()
-            raise WriteError(
-                err.errno,
-                f"{self.folder}: cannot write the frame store: "
-                f"{err.strerror or err}",
-            ) from None
+            raise self._failed(err) from None
         self._seen.add(utt_id)
         self._utt_ids.append(utt_id)
         self._offsets.append(self._offsets[-1] + feats.shape[0])
@@ -334,12 +329,7 @@ class FrameStoreWriter:
         try:
             return self._close()
         except OSError as err:
-            self.abort()
-            raise WriteError(
-                err.errno,
-                f"{self.folder}: cannot write the frame store: "
-                f"{err.strerror or err}",
-            ) from None
+            raise self._failed(err) from None
         except BaseException:
             self.abort()
             raise
@@ -377,6 +367,14 @@ class FrameStoreWriter:
             remove_folder(self.folder)
         os.rename(self.tmp, self.folder)
         return self.folder
+
+    def _failed(self, err):
+        """Removes the temporary folder; the error to raise, naming the store."""
+        self.abort()
+        reason = err.strerror or str(err)
+        return WriteError(
+            err.errno, f"{self.folder}: cannot write the frame store: {reason}"
+        )
 
     def abort(self):
         """Removes the temporary folder; nothing is left behind."""

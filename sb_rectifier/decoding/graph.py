@@ -901,6 +901,51 @@ def _read_header(path):
         raise ValueError(f"{path}: not an OpenFst binary FST") from None
 
 
+def check_graph_file(path):
+    """Checks that a decoding graph exists and is an FST the decoder reads.
+
+    Reads only the OpenFst header (the graph itself may be large); a
+    truncated graph is reported when it is read.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        ``HCLG.fst``.
+
+    Returns
+    -------
+    str
+        The FST type: ``"vector"`` or ``"const"``.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Naming the file: missing, not an OpenFst binary FST, not a vector
+        or const FST with standard (tropical) arcs.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "HCLG.fst"
+    >>> _ = path.write_text("<eps> 0\\n")
+    >>> check_graph_file(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: .../HCLG.fst: not an OpenFst binary FST
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: graph not found")
+    fst_type, arc_type = _read_header(path)
+    if arc_type != "standard":
+        raise ValueError(
+            f"{path}: arc type {arc_type!r}, expected 'standard' (tropical)"
+        )
+    if fst_type not in ("vector", "const"):
+        raise ValueError(
+            f"{path}: FST type {fst_type!r} is not vector or const"
+        )
+    return fst_type
+
+
 def read_graph(path, vector=True):
     """Reads a decoding graph (e.g. Kaldi's ``HCLG.fst``).
 
@@ -929,21 +974,10 @@ def read_graph(path, vector=True):
     'StdConstFst'
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: graph not found")
-    fst_type, arc_type = _read_header(path)
-    if arc_type != "standard":
-        raise ValueError(
-            f"{path}: arc type {arc_type!r}, expected 'standard' (tropical)"
-        )
-    if fst_type == "vector":
+    if check_graph_file(path) == "vector":
         fst = kf.StdVectorFst.read(path)
-    elif fst_type == "const":
-        fst = kf.StdConstFst.read(path)
     else:
-        raise ValueError(
-            f"{path}: FST type {fst_type!r} is not vector or const"
-        )
+        fst = kf.StdConstFst.read(path)
     if fst is None:
         raise ValueError(f"{path}: could not read the FST")
     if vector and not isinstance(fst, kf.StdVectorFst):

@@ -37,6 +37,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from tqdm import tqdm
 
+from sb_rectifier.decoding.graph import check_graph_file
 from sb_rectifier.files import iter_text_lines
 
 _WORKER = {}
@@ -104,47 +105,6 @@ def _arcs(iterator):
         arcs.append(iterator.value)
         iterator.next()
     return arcs
-
-
-def check_graph_file(path):
-    """Checks that a decoding graph exists and is an FST the decoder reads.
-
-    Reads only the OpenFst header (the graph itself may be large); a
-    truncated graph is reported when a worker reads it.
-
-    Arguments
-    ---------
-    path : str or os.PathLike
-        ``HCLG.fst``.
-
-    Raises
-    ------
-    FileNotFoundError, ValueError
-        Naming the file: missing, not an OpenFst binary FST, not a vector
-        or const FST with standard (tropical) arcs.
-
-    Example
-    -------
-    >>> path = getfixture("tmp_path") / "HCLG.fst"
-    >>> _ = path.write_text("<eps> 0\\n")
-    >>> check_graph_file(path)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ValueError: .../HCLG.fst: not an OpenFst binary FST
-    """
-    from sb_rectifier.decoding.graph import _read_header
-
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: graph not found")
-    fst_type, arc_type = _read_header(path)
-    if arc_type != "standard":
-        raise ValueError(
-            f"{path}: arc type {arc_type!r}, expected 'standard' (tropical)"
-        )
-    if fst_type not in ("vector", "const"):
-        raise ValueError(
-            f"{path}: FST type {fst_type!r} is not vector or const"
-        )
 
 
 def read_scp(path):
