@@ -102,8 +102,9 @@ def prepare_corpus(hparams, progress):
         f"Synthetic corpus: {info['phones']} phones, {info['num_pdfs']} pdfs, "
         f"{info['words']} words, "
         + ", ".join(
-            f"{s} {v['hours']:.2f} h / {v['speakers']} speakers"
-            for s, v in info["splits"].items()
+            f"{s} {info['splits'][s]['hours']:.2f} h / "
+            f"{info['splits'][s]['speakers']} speakers"
+            for s in SPLITS
         )
     )
 

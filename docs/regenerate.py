@@ -153,7 +153,7 @@ def load(out):
 
 
 def seconds(value):
-    return "reused" if value is None else f"{value:.0f} s"
+    return "not measured" if value is None else f"{value:.0f} s"
 
 
 def corpus_block(root, corpus_seconds, where):
@@ -167,7 +167,8 @@ def corpus_block(root, corpus_seconds, where):
         "| split | utterances | speakers | hours | frames |",
         "|---|---|---|---|---|",
     ]
-    for split, s in info["splits"].items():
+    for split in ("train", "dev", "test"):
+        s = info["splits"][split]
         lines.append(
             f"| {split} | {s['utterances']} | {s['speakers']} | {s['hours']:.2f} | "
             f"{s['frames']} |"
@@ -418,13 +419,27 @@ def main(argv=None):
             ],
             os.path.join(root, "corpus.log"),
         )
+    # Wall times of the runs made, kept for --reuse.
+    timings_file = os.path.join(root, "timings.json")
+    timings = {}
+    if args.reuse and os.path.isfile(timings_file):
+        with open(timings_file, encoding="utf-8") as fin:
+            timings = json.load(fin)
+    if corpus_seconds is not None:
+        timings["corpus"] = corpus_seconds
     runs, times = {}, {}
     for seed in SEEDS:
         for unit in UNITS:
-            out, times[unit, seed] = train(
+            out, seconds_taken = train(
                 root, unit, seed, f"{unit}_4x512/{seed}", args.reuse
             )
+            if seconds_taken is not None:
+                timings[f"{unit}/{seed}"] = seconds_taken
+            times[unit, seed] = timings.get(f"{unit}/{seed}")
             runs[unit, seed] = load(out)
+            with open(timings_file, "w", encoding="utf-8") as fout:
+                json.dump(timings, fout, indent=2)
+    corpus_seconds = timings.get("corpus")
     out, _ = train(
         root, "relu", SEEDS[0], f"repeat/relu_4x512/{SEEDS[0]}", args.reuse
     )
