@@ -42,3 +42,37 @@ def temporaries(folder):
             os.path.join(root, n) for n in dirs + files if is_temp_name(n)
         ]
     return found
+
+
+def run_with_file_size_limit(argv, max_bytes, cwd=None):
+    """Runs ``argv`` in a child process whose writes beyond ``max_bytes``
+    fail (EFBIG, as a full disk's ENOSPC).
+
+    The limit is never set in the test process itself: it would hit
+    pytest's own capture files and a test log redirected to a file. The
+    child's stdout and stderr are pipes, which the limit does not cover.
+    """
+    import subprocess
+
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limit_file_size_in_child(max_bytes),
+    )
+
+
+def sb_rectifier_command(*args):
+    """The ``sb-rectifier`` command line, run by this Python."""
+    import sys
+
+    return [sys.executable, "-m", "sb_rectifier.cli.main", *map(str, args)]
+
+
+def python_command(code):
+    """``python -c code`` with this Python."""
+    import sys
+
+    return [sys.executable, "-c", code]

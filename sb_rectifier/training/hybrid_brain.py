@@ -24,6 +24,7 @@ from sb_rectifier.files import (
 )
 
 logger = logging.getLogger(__name__)
+CKPT_CHECK_STEPS = 100  # DDP: steps between mid-epoch checkpoint decisions
 
 
 class HybridBrain(sb.Brain):
@@ -150,6 +151,25 @@ class HybridBrain(sb.Brain):
             loader_kwargs.update(frame_kwargs)
         return super().make_dataloader(
             dataset, stage, ckpt_prefix=ckpt_prefix, **loader_kwargs
+        )
+
+    def _should_save_intra_epoch_ckpt(self, last_ckpt_time, steps_since_ckpt):
+        """SpeechBrain's mid-epoch checkpoint decision, asked less often.
+
+        Under DDP, SpeechBrain broadcasts the time-based decision from rank
+        0 at every training step (a synchronising collective). The step
+        count is the same on every rank, so asking only every
+        ``CKPT_CHECK_STEPS`` steps keeps the ranks in step at a fraction of
+        the cost; a checkpoint is then at most that many steps late.
+        """
+        if (
+            self.distributed_launch
+            and self.ckpt_interval_steps <= 0
+            and steps_since_ckpt % CKPT_CHECK_STEPS
+        ):
+            return False
+        return super()._should_save_intra_epoch_ckpt(
+            last_ckpt_time, steps_since_ckpt
         )
 
     def compute_forward(self, batch, stage):

@@ -63,12 +63,12 @@ def test_torchrun_two_processes(tmp_path):
     assert [r["epoch"] for r in records] == [1, 2, 3]
 
 
-def _torchrun(nproc, tmp_path, data, out, extra=()):
+def _torchrun(nproc, tmp_path, data, out, extra=(), hparams=None):
+    hparams = hparams or os.path.join(REPO_ROOT, "hparams", "relu.yaml")
     cmd = [
         sys.executable, "-m", "torch.distributed.run", "--standalone",
         f"--nproc_per_node={nproc}",
-        os.path.join(REPO_ROOT, "train.py"),
-        os.path.join(REPO_ROOT, "hparams", "relu.yaml"),
+        os.path.join(REPO_ROOT, "train.py"), str(hparams),
         "--data_folder", str(data), "--output_folder", str(out),
         "--frame_cache_folder", str(tmp_path / "cache"),
         "--number_of_epochs", "1", "--device", "cpu",
@@ -131,3 +131,26 @@ def test_ddp_batch_size_must_divide_by_the_processes(tmp_path):
         "batch_size=255 (frames per step, over all processes) is not "
         "divisible by the 2 processes" in result.stderr
     )
+
+
+@pytest.mark.slow
+def test_ddp_mid_epoch_checkpoints_keep_the_ranks_in_step(tmp_path):
+    """Time-based mid-epoch checkpoints under DDP: the decision is taken
+    every 100 steps on all ranks together, checkpoints are written, and
+    the run finishes (no rank left waiting in a collective)."""
+    make_kaldi_dataset(tmp_path / "kaldi", seed=5)
+    out = tmp_path / "out"
+    # The command line takes whole minutes; a YAML takes any interval.
+    hparams = tmp_path / "relu_often.yaml"
+    base = os.path.join(REPO_ROOT, "hparams", "base.yaml")
+    hparams.write_text(
+        f"extends: {base}\nactivation: relu\nckpt_interval_minutes: 0.0001\n"
+    )
+    result = _torchrun(
+        2, tmp_path, tmp_path / "kaldi", out, ["--batch_size", "16"], hparams
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    log = (out / "log.txt").read_text()
+    # 4239 frames in steps of 16 (8 per rank): 265 steps on each rank, a
+    # decision at steps 100 and 200, then the end-of-epoch checkpoint.
+    assert log.count("Saved a checkpoint") == 3, log[-3000:]

@@ -21,6 +21,7 @@ import kaldifst as kf
 import kaldiio
 import numpy as np
 import pytest
+from faults import run_with_file_size_limit, sb_rectifier_command
 
 from sb_rectifier.cli.main import main
 from sb_rectifier.decoding import ParallelDecoder, tune_and_decode
@@ -657,50 +658,63 @@ def _names_write_error(err, path):
     )
 
 
-def test_full_disk_hypotheses(small, tmp_path, capsys, file_size_limit):
+def _decode_limited(setup, loglikes, hyp, max_bytes):
+    return run_with_file_size_limit(
+        sb_rectifier_command(
+            "decode", setup.graph, setup.words, setup.model, loglikes,
+            f"ark,t:{hyp}", "--jobs", "1",
+        ),
+        max_bytes,
+    )  # fmt: skip
+
+
+def test_full_disk_hypotheses(small, tmp_path):
     """Case 9: decode's hyp is never half-written; the error names it."""
     hyp = tmp_path / "hyp.txt"
     hyp.write_text("previous\n")
     full = tmp_path / "full.txt"
     assert _decode(small, f"scp:{small.scp}", full, "--jobs", "1") == 0
     size = full.stat().st_size
-    file_size_limit(size // 2)
-    assert _decode(small, f"scp:{small.scp}", hyp, "--jobs", "1") == 1
-    err = capsys.readouterr().err
-    assert _names_write_error(err, hyp)
+    result = _decode_limited(small, f"scp:{small.scp}", hyp, size // 2)
+    assert result.returncode == 1, result.stderr
+    assert _names_write_error(result.stderr, hyp)
+    assert "Traceback" not in result.stderr
     assert hyp.read_text() == "previous\n"
     assert _temporaries(tmp_path) == []
 
 
-def test_full_disk_temporary_copy(small, tmp_path, capsys, file_size_limit):
+def test_full_disk_temporary_copy(small, tmp_path):
     """Case 9: the copy of a piped archive fails; its folder is removed."""
-    file_size_limit(os.path.getsize(small.ark) // 2)
     hyp = tmp_path / "hyp.txt"
-    assert _decode(small, f"ark:cat {small.ark} |", hyp, "--jobs", "1") == 1
-    err = capsys.readouterr().err
+    result = _decode_limited(
+        small, f"ark:cat {small.ark} |", hyp, os.path.getsize(small.ark) // 2
+    )
+    assert result.returncode == 1, result.stderr
     assert re.search(
         rf"error: (\[Errno \d+\] )?{re.escape(str(tmp_path))}/\.hyp\.txt"
         rf"{re.escape(TMP_MARK)}[^/]+/loglikes\.ark: cannot write \(the "
         rf"copy of cat {re.escape(small.ark)} \|\): File too large",
-        err,
+        result.stderr,
     )
     assert _temporaries(tmp_path) == [] and not hyp.exists()
 
 
-def test_full_disk_compute_wer(tmp_path, capsys, file_size_limit):
+def test_full_disk_compute_wer(tmp_path):
     """Case 9: --details and --json are written atomically."""
     ref, hyp = tmp_path / "ref.txt", tmp_path / "hyp.txt"
     ref.write_text("".join(f"u{i} a b c d e f g\n" for i in range(200)))
     hyp.write_text("".join(f"u{i} a x c d e f\n" for i in range(200)))
     details, report = tmp_path / "details.txt", tmp_path / "wer.json"
-    file_size_limit(4096)
-    assert _wer(ref, hyp, "--details", str(details)) == 1
-    assert _names_write_error(capsys.readouterr().err, details)
+
+    def wer(*extra, limit):
+        command = sb_rectifier_command("compute-wer", ref, hyp, *extra)
+        return run_with_file_size_limit(command, limit)
+
+    result = wer("--details", details, limit=4096)
+    assert result.returncode == 1 and _names_write_error(result.stderr, details)
     assert not details.exists() and _temporaries(tmp_path) == []
     assert _wer(ref, hyp, "--subset", "A=u1", "--json", str(report)) == 0
-    capsys.readouterr()
-    file_size_limit(100)
-    assert _wer(ref, hyp, "--json", str(report)) == 1
-    assert _names_write_error(capsys.readouterr().err, report)
+    result = wer("--json", report, limit=100)
+    assert result.returncode == 1 and _names_write_error(result.stderr, report)
     assert '"A": "u1"' in report.read_text()  # the previous one, intact
     assert _temporaries(tmp_path) == []

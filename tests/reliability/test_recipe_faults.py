@@ -5,9 +5,9 @@ fixture of tests/kaldi_fixture.py (40/10/10 utterances, 18 pdfs, 13-dim
 features), trained small (2 x 64 units) for one or two epochs.
 """
 
-import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -16,13 +16,19 @@ import kaldiio
 import numpy as np
 import pytest
 import torch
-from faults import limit_file_size_in_child, temporaries, wait_for
+from faults import (
+    limit_file_size_in_child,
+    python_command,
+    run_with_file_size_limit,
+    temporaries,
+    wait_for,
+)
 from kaldi_fixture import make_kaldi_dataset
 from train_runner import run_train, train_command, train_module
 
 from sb_rectifier.data.frame_store import FrameStore
 from sb_rectifier.data.kaldi_frames import prepare_split
-from sb_rectifier.files import WriteError, temp_sibling
+from sb_rectifier.files import temp_sibling
 from sb_rectifier.kaldi import (
     KaldiDataDir,
     TransitionModel,
@@ -454,31 +460,48 @@ def test_graph_dir_without_its_files_fails_before_training(tmp_path):
 # ------------------------------------------------------- full disks
 
 
-def test_disk_full_during_the_frame_store_build(tmp_path, file_size_limit):
+def test_disk_full_during_the_frame_store_build(tmp_path):
     root, _ = _fixture(tmp_path)
     cache = tmp_path / "cache"
-    file_size_limit(50_000)  # the train features are ~240 kB
-    with pytest.raises(
-        WriteError, match=r"cannot write the frame store: File too large"
-    ):
-        _prepare(root, "train", cache, tmp_path / "r.json")
+    code = (
+        "from sb_rectifier.data.kaldi_frames import prepare_split\n"
+        f"prepare_split('train', {str(root / 'data' / 'train')!r}, "
+        f"{str(root / 'exp' / 'ali_train')!r}, 18, {str(cache)!r}, "
+        f"{str(tmp_path / 'r.json')!r}, progress=False)\n"
+    )
+    # The train features are ~240 kB.
+    result = run_with_file_size_limit(python_command(code), 50_000)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"sb_rectifier.files.WriteError: .*/cache/train-train-[0-9a-f]+: "
+        r"cannot write the frame store: File too large",
+        last,
+    ), result.stderr[-2000:]
     assert temporaries(cache) == []
     assert [p for p in os.listdir(cache) if not p.startswith(".")] == []
 
 
-def test_disk_full_during_sparsity_export(tmp_path, file_size_limit):
-    from sb_rectifier import RectifierDNN
-    from sb_rectifier.sparsity import SparsityMonitor, export_all
-
-    model = RectifierDNN(input_size=8, num_layers=2, neurons=16, n_pdfs=4)
-    with SparsityMonitor(model) as monitor:
-        model(torch.randn(200, 8))
+def test_disk_full_during_sparsity_export(tmp_path):
     folder = tmp_path / "sparsity"
-    file_size_limit(2_000)  # JSON and CSV fit, the PNG plots do not
-    with pytest.raises(
-        WriteError, match=r"sparsity/[^ ]+: cannot write: File too large"
-    ):
-        export_all(monitor.results(), str(folder), "dev")
+    code = (
+        "import torch\n"
+        "from sb_rectifier import RectifierDNN\n"
+        "from sb_rectifier.sparsity import SparsityMonitor, export_all\n"
+        "model = RectifierDNN(input_size=8, num_layers=2, neurons=16, n_pdfs=4)\n"
+        "with SparsityMonitor(model) as monitor:\n"
+        "    model(torch.randn(200, 8))\n"
+        f"export_all(monitor.results(), {str(folder)!r}, 'dev')\n"
+    )
+    # dev.json is the first file over the limit.
+    result = run_with_file_size_limit(python_command(code), 2_000)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"sb_rectifier.files.WriteError: .*/sparsity/[^ /]+: cannot write: "
+        r"File too large \(file size limit\)",
+        last,
+    ), result.stderr[-2000:]
     assert temporaries(tmp_path) == []
 
 
@@ -541,34 +564,24 @@ def test_frame_progress_bars_follow_noprogressbar(tmp_path, capsys):
     assert "frames dev" in capsys.readouterr().err
 
 
-def test_a_full_disk_under_the_log_is_reported_once(
-    tmp_path, capfd, file_size_limit
-):
+def test_a_full_disk_under_the_log_is_reported_once(tmp_path):
     """Python's logging prints a traceback per record it cannot write; a
     run's log says so once instead."""
-    import logging
-
-    from sb_rectifier.recipe import report_log_errors_once
-
-    log = logging.getLogger("sbr_test_full_disk")
-    log.propagate = False
-    handler = logging.FileHandler(tmp_path / "log.txt")
-    log.addHandler(handler)
-    try:
-        report_log_errors_once(log)
-        file_size_limit(1_000)
-        for i in range(200):
-            log.warning(f"record {i}: " + "x" * 40)
-    finally:
-        log.removeHandler(handler)
-        # Closing flushes into the full file once more; logging.shutdown
-        # ignores that error at exit, and so does this test.
-        with contextlib.suppress(OSError):
-            handler.close()
-    err = capfd.readouterr().err
-    assert err.count("logging: cannot write") == 1, err[:2000]
-    assert f"{tmp_path / 'log.txt'}" in err
-    assert "Traceback" not in err
+    log = tmp_path / "log.txt"
+    code = (
+        "import logging\n"
+        "from sb_rectifier.recipe import report_log_errors_once\n"
+        "log = logging.getLogger('run')\n"
+        f"log.addHandler(logging.FileHandler({str(log)!r}))\n"
+        "report_log_errors_once(log)\n"
+        "for i in range(200):\n"
+        "    log.warning(f'record {i}: ' + 'x' * 40)\n"
+    )
+    result = run_with_file_size_limit(python_command(code), 1_000)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stderr.count("logging: cannot write") == 1, result.stderr
+    assert str(log) in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
