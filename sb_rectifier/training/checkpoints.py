@@ -24,7 +24,6 @@ Authors
  * sb_rectifier developers 2026
 """
 
-import contextlib
 import errno
 import logging
 import os
@@ -92,22 +91,20 @@ class SafeCheckpointer(Checkpointer):
         custom_save_hooks=None,
         allow_partial_load=False,
     ):
-        created = _missing_ancestors(checkpoints_dir)
+        # SpeechBrain makes the folder at once; ours is made by the first
+        # save, so that loading a YAML (or a run refused before training)
+        # leaves no empty folder behind, and no process of a DDP group
+        # makes or removes folders while another takes its locks there.
         super().__init__(
-            checkpoints_dir,
+            os.curdir,
             recoverables=recoverables,
             custom_load_hooks=custom_load_hooks,
             custom_save_hooks=custom_save_hooks,
             allow_partial_load=allow_partial_load,
         )
+        self.checkpoints_dir = pathlib.Path(checkpoints_dir)
         self._final_dir = self._tmp_dir = None
-        if created:
-            # Made when the first checkpoint is saved: loading a YAML (or a
-            # run refused before training) leaves no empty folder behind.
-            for folder in created:
-                with contextlib.suppress(OSError):
-                    os.rmdir(folder)
-        elif if_main_process():
+        if if_main_process():
             clean_stale_temps(self.checkpoints_dir)
 
     def _list_checkpoint_dirs(self):
@@ -285,16 +282,3 @@ class SafeCheckpointer(Checkpointer):
                 os.rename(ckpt_dir, target)
             except OSError:
                 pass  # already renamed by another process
-
-
-def _missing_ancestors(folder):
-    """``folder`` and its missing parents, deepest first."""
-    missing = []
-    path = os.path.abspath(os.fspath(folder))
-    while not os.path.exists(path):
-        missing.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return missing
