@@ -10,47 +10,55 @@ Ng (2013), with tanh, ReLU or leaky ReLU hidden units:
     python train.py hparams/leaky_relu.yaml --data_folder <kaldi_root> \
         --device cuda --precision bf16 --store_device cuda
 
-Steps, top to bottom:
- 1. load and check the hyperparameters (the unit YAML extends
-    hparams/base.yaml); take the output folder for this run;
- 2. with no --data_folder, make (or reuse) the embedded synthetic corpus;
- 3. check and cache the train/dev/test frames (features + pdf alignments,
-    every split read with the training transition model and feature dim);
- 4. estimate the input normalisation and the senone priors on train only;
- 5. train with HybridBrain, keeping the checkpoint with the best dev
-    cross-entropy (refusing checkpoints of another experiment);
- 6. evaluate dev and test frame metrics;
- 7. write log-likelihoods (Kaldi ark/scp), decode them with an HCLG graph,
-    choose LM weight and insertion penalty on dev, score dev and test WER;
- 8. print a summary.
+The run is four stages that meet through files in the output folder (and
+the frame cache); ``--stages`` runs some of them on a finished
+experiment, e.g. ``--stages=[decode] --beam 16`` decodes again:
+
+ 1. data: with no --data_folder, make (or reuse) the embedded synthetic
+    corpus; check and cache the train/dev/test frames (features + pdf
+    alignments, every split read with the training transition model and
+    feature dim) -> frame cache, ``data_checks.json``;
+ 2. train: input normalisation and senone priors on train only;
+    HybridBrain keeps the checkpoint with the best dev cross-entropy
+    (refusing checkpoints of another experiment) -> ``save/``,
+    ``metrics.json``, ``train_log.txt``;
+ 3. evaluate: dev and test frame metrics of the best checkpoint, and the
+    hidden units' sparsity statistics -> ``sparsity/``;
+ 4. decode: log-likelihoods (Kaldi ark/scp), an HCLG graph, LM weight and
+    insertion penalty chosen on dev, dev and test WER -> ``decode/``.
+
+Each stage adds its figures to ``summary.json``, printed at the end.
+The objects (model, optimiser, frame cache, decoder, scorer) are declared
+in the YAML; this file only wires them together.
 
 Authors
  * sb_rectifier developers 2026
 """
 
+import contextlib
 import logging
 import os
 import sys
 
 import speechbrain as sb
+import torch
+import torch.nn.functional as F
+from speechbrain.core import RunOptions
 from speechbrain.utils.distributed import if_main_process, run_on_main
 
-from sb_rectifier.corpus.make_corpus import (
-    CorpusConfig,
-    make_corpus,
-    read_corpus_info,
-)
+from sb_rectifier.corpus.make_corpus import make_corpus, read_corpus_info
 from sb_rectifier.data import FrameDataset
-from sb_rectifier.data.kaldi_frames import (
-    load_split,
-    pdf_counts,
-    prepare_split,
-    store_path,
+from sb_rectifier.data.kaldi_frames import pdf_counts
+from sb_rectifier.decoding.loglikes import write_log_likelihoods
+from sb_rectifier.files import (
+    clean_stale_temps,
+    read_json,
+    read_table,
+    write_json,
 )
-from sb_rectifier.files import FolderInUseError, clean_stale_temps, write_json
 from sb_rectifier.hparams import load_hparams, resolve_hparams_file
-from sb_rectifier.kaldi import TransitionModel, read_kaldi_table_file
-from sb_rectifier.nnet import GlobalNormalization, SenonePriors
+from sb_rectifier.kaldi import TransitionModel
+from sb_rectifier.locks import FolderInUseError
 from sb_rectifier.recipe import (
     check_experiment_identity,
     check_options,
@@ -60,27 +68,25 @@ from sb_rectifier.recipe import (
     report_log_errors_once,
 )
 from sb_rectifier.recipe.experiment import experiment_identity
+from sb_rectifier.sparsity import collect as collect_sparsity
 from sb_rectifier.training import HybridBrain
 
 logger = logging.getLogger(__name__)
 SPLITS = ("train", "dev", "test")
+# The summary's pointers to the run's files (those that exist): summary
+# key -> YAML key.
+SUMMARY_PATHS = {
+    "train_log": "train_log",
+    "metrics": "metrics_file",
+    "data_checks": "data_report",
+    "checkpoints": "save_folder",
+    "sparsity": "sparsity_folder",
+}
 
 
-def load_experiment(hparams_file, overrides):
-    """Loads and checks the hyperparameters.
-
-    When data directories are given on the command line (or in an
-    extending YAML) without ``data_name``, ``data_name`` (part of the
-    output folder) is derived from them, so runs on other data never share
-    an output folder.
-    """
-    _, merged = resolve_hparams_file(hparams_file, overrides)
-    data_name = derive_data_name(merged)
-    if data_name is not None:
-        merged["data_name"] = data_name
-    hparams, base_file, merged = load_hparams(hparams_file, merged)
-    check_options(hparams)
-    return hparams, base_file, merged
+# ---------------------------------------------------------------------------
+# Stage 1: data
+# ---------------------------------------------------------------------------
 
 
 def is_embedded_corpus(hparams):
@@ -94,9 +100,7 @@ def prepare_corpus(hparams, progress):
     """Makes or reuses the embedded corpus when it is the data folder."""
     if not is_embedded_corpus(hparams):
         return
-    config = CorpusConfig(
-        hours=hparams["corpus_hours"], seed=hparams["corpus_seed"]
-    )
+    config = hparams["corpus_config"]()
     info = make_corpus(hparams["corpus_folder"], config, progress=progress)
     logger.info(
         f"Synthetic corpus: {info['phones']} phones, {info['num_pdfs']} pdfs, "
@@ -139,21 +143,6 @@ def split_dirs(hparams, split):
     return data_dir, ali_dir
 
 
-def split_store(hparams, split, num_pdfs):
-    """The frame cache folder of a split."""
-    data_dir, ali_dir = split_dirs(hparams, split)
-    return store_path(
-        hparams["frame_cache_folder"],
-        split,
-        data_dir,
-        ali_dir,
-        num_pdfs,
-        length_tolerance=hparams["length_tolerance"],
-        apply_cmvn=hparams["apply_cmvn"],
-        norm_vars=hparams["cmvn_norm_vars"],
-    )
-
-
 def prepare_frames(hparams, model, num_pdfs, progress):
     """Checks and caches the frames of every split (main process only).
 
@@ -168,17 +157,11 @@ def prepare_frames(hparams, model, num_pdfs, progress):
                 f"{split}: no alignment directory "
                 f"({hparams[f'{split}_ali_dir']}), so no frame metrics"
             )
-        _, report = prepare_split(
+        _, report = hparams["frame_cache"].prepare(
             split,
             data_dir,
             ali_dir,
             num_pdfs,
-            hparams["frame_cache_folder"],
-            hparams["data_report"],
-            length_tolerance=hparams["length_tolerance"],
-            max_skip_fraction=hparams["max_skip_fraction"],
-            apply_cmvn=hparams["apply_cmvn"],
-            norm_vars=hparams["cmvn_norm_vars"],
             progress=progress,
             feat_dim=feat_dim,
             model=model,
@@ -186,60 +169,22 @@ def prepare_frames(hparams, model, num_pdfs, progress):
         feat_dim = report["feat_dim"] if feat_dim is None else feat_dim
 
 
-def dataio_prepare(hparams, num_pdfs):
-    """Loads the frame stores; estimates normalisation and priors on train."""
-    stores = {
-        split: load_split(
-            split_store(hparams, split, num_pdfs),
+def load_datasets(hparams, num_pdfs):
+    """The frame datasets of the splits, from the frame cache."""
+    datasets = {}
+    for split in SPLITS:
+        store = hparams["frame_cache"].load(
+            split,
+            *split_dirs(hparams, split),
+            num_pdfs,
             mmap=hparams["store_mmap"] and split == "train",
         )
-        for split in SPLITS
-    }
-    train = stores["train"]
-    normalizer = GlobalNormalization(train.feat_dim).fit(train.feats)
-    priors = SenonePriors(num_pdfs, floor=hparams["prior_floor"])
-    priors.fit(pdf_counts(train, num_pdfs))
-    if priors.num_floored:
-        logger.warning(
-            f"{priors.num_floored} of {num_pdfs} pdfs have a training prior "
-            f"below the floor {hparams['prior_floor']} (floored)"
-        )
-    datasets = {
-        split: FrameDataset(
+        datasets[split] = FrameDataset(
             store.to(hparams["store_device"]),
             hparams["context_left"],
             hparams["context_right"],
         )
-        for split, store in stores.items()
-    }
-    return datasets, normalizer, priors
-
-
-def decoding_graph(hparams):
-    """Where the decoding graph comes from, decided before training.
-
-    Returns ``("kaldi", graph_dir)``, ``("corpus", lang_dir)`` or
-    ``(None, reason)``; a ``graph_dir`` without its files is an error now,
-    not after training.
-    """
-    if not hparams["decode"]:
-        return None, "decode: False"
-    if hparams["graph_dir"] is not None:
-        for name in ("HCLG.fst", "words.txt"):
-            path = os.path.join(hparams["graph_dir"], name)
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f"{path}: not found (graph_dir)")
-        return "kaldi", hparams["graph_dir"]
-    lang = os.path.join(hparams["data_folder"], "data", "lang")
-    if is_embedded_corpus(hparams) or (
-        read_corpus_info(hparams["data_folder"]) is not None
-        and os.path.isdir(lang)
-    ):
-        return "corpus", lang
-    return None, (
-        "no decoding graph: --graph_dir is not set and "
-        f"{hparams['data_folder']} is not a corpus made by make-corpus"
-    )
+    return datasets
 
 
 def check_transcripts(hparams, datasets):
@@ -248,7 +193,7 @@ def check_transcripts(hparams, datasets):
     refs = {}
     for split in ("dev", "test"):
         path = os.path.join(hparams[f"{split}_dir"], "text")
-        table = read_kaldi_table_file(
+        table = read_table(
             path, f"{split} transcripts (text)", allow_empty=True
         )
         utts = datasets[split].store.utt_ids
@@ -263,14 +208,166 @@ def check_transcripts(hparams, datasets):
     return refs
 
 
+# ---------------------------------------------------------------------------
+# Stage 2: train
+# ---------------------------------------------------------------------------
+
+
+def make_brain(hparams, run_opts, datasets, num_pdfs):
+    """The model, its normaliser and priors (estimated on train only), and
+    the HybridBrain that trains them, with the YAML's checkpointer."""
+    train = datasets["train"].store
+    normalizer = hparams["normalizer"](train.feat_dim).fit(train.feats)
+    priors = hparams["priors"](num_pdfs).fit(pdf_counts(train, num_pdfs))
+    if priors.num_floored:
+        logger.warning(
+            f"{priors.num_floored} of {num_pdfs} pdfs have a training prior "
+            f"below the floor {priors.floor} (floored)"
+        )
+    model = hparams["model"](
+        input_size=datasets["train"].input_size, n_pdfs=num_pdfs
+    )
+    if if_main_process():
+        check_experiment_identity(
+            hparams["output_folder"],
+            hparams["save_folder"],
+            experiment_identity(
+                hparams, train, num_pdfs, datasets["train"].input_size
+            ),
+        )
+    logger.info(
+        f"Model: {model.num_parameters() / 1e6:.2f}M parameters, "
+        f"input {datasets['train'].window} x {train.feat_dim}, "
+        f"{num_pdfs} pdfs"
+    )
+    checkpointer = hparams["checkpointer"]
+    checkpointer.add_recoverables(
+        {"model": model, "normalizer": normalizer, "priors": priors}
+    )
+    brain_hparams = {k: hparams[k] for k in HybridBrain.REQUIRED_HPARAMS}
+    brain_hparams.update(
+        (k, hparams[k]) for k in RunOptions().as_dict() if k in hparams
+    )
+    brain = HybridBrain(
+        modules={"model": model, "normalizer": normalizer},
+        opt_class=hparams["opt_class"],
+        hparams=brain_hparams,
+        run_opts=run_opts,
+        checkpointer=checkpointer,
+    )
+    return brain, model, priors
+
+
+def sparsity_statistics(hparams, model, tag, epoch):
+    """Sparsity statistics of the hidden units while the block runs,
+    exported under ``sparsity_folder`` as ``tag`` (off when it is null)."""
+    if hparams["sparsity_folder"] is None:
+        return contextlib.nullcontext()
+    meta = {
+        "tag": tag,
+        "epoch": epoch,
+        "unit": str(hparams["unit_name"]),
+        "num_layers": hparams["num_layers"],
+        "neurons": hparams["neurons"],
+    }
+    return collect_sparsity(model, hparams["sparsity_folder"], tag, meta)
+
+
+def train(brain, hparams, model, datasets):
+    """Trains, keeping the checkpoint with the lowest dev cross-entropy."""
+    if hparams["sparsity_every_epoch"]:
+        brain.valid_context = lambda epoch: sparsity_statistics(
+            hparams, model, f"dev_epoch{epoch}", epoch
+        )
+    brain.fit(
+        hparams["epoch_counter"],
+        datasets["train"],
+        datasets["dev"],
+        train_loader_kwargs=dict(hparams["train_loader_kwargs"]),
+        valid_loader_kwargs=dict(hparams["eval_loader_kwargs"]),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Stage 3: evaluate
+# ---------------------------------------------------------------------------
+
+
+def load_best_checkpoint(brain, hparams):
+    """Loads the checkpoint with the lowest dev cross-entropy."""
+    if brain.checkpointer.find_checkpoint(min_key="dev_ce") is None:
+        raise FileNotFoundError(
+            f"{hparams['save_folder']}: no checkpoint to evaluate or decode; "
+            "run the train stage first (stages: [..., train, ...])"
+        )
+    brain.checkpointer.recover_if_possible(min_key="dev_ce")
+    return hparams["epoch_counter"].current
+
+
+def evaluate(brain, hparams, model, datasets):
+    """Frame metrics (and sparsity) of the best checkpoint on dev, test."""
+    best_epoch = load_best_checkpoint(brain, hparams)
+    results = {"best_epoch": best_epoch}
+    for split in ("dev", "test"):
+        if datasets[split].store.labels is None:
+            logger.info(f"{split}: no alignments, frame metrics skipped")
+            continue
+        brain.eval_split = split
+        with sparsity_statistics(hparams, model, split, best_epoch):
+            brain.evaluate(
+                datasets[split],
+                min_key="dev_ce",
+                test_loader_kwargs=dict(hparams["eval_loader_kwargs"]),
+            )
+        results[f"{split}_ce"] = brain.last_test_stats["ce"]
+        results[f"{split}_frame_acc"] = brain.last_test_stats["frame_acc"]
+    return results
+
+
+# ---------------------------------------------------------------------------
+# Stage 4: decode
+# ---------------------------------------------------------------------------
+
+
+def decoding_graph(hparams):
+    """Where the decoding graph comes from, decided before training.
+
+    Returns ``("kaldi", graph_dir)``, ``("corpus", lang_dir)`` or
+    ``(None, reason)``; a ``graph_dir`` without its files is an error now,
+    not after training. The lang directory of a corpus made before G.fst
+    was part of it gets its G.fst now (a read-only one fails now too).
+    """
+    if not hparams["decode"]:
+        return None, "decode: False"
+    if hparams["graph_dir"] is not None:
+        for name in ("HCLG.fst", "words.txt"):
+            path = os.path.join(hparams["graph_dir"], name)
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{path}: not found (graph_dir)")
+        return "kaldi", hparams["graph_dir"]
+    lang = os.path.join(hparams["data_folder"], "data", "lang")
+    made = read_corpus_info(hparams["data_folder"]) is not None
+    if made and os.path.isdir(lang):
+        from sb_rectifier.corpus.grammar_fst import write_grammar_g
+
+        write_grammar_g(lang)  # kept if it is there
+    if is_embedded_corpus(hparams) or (made and os.path.isdir(lang)):
+        return "corpus", lang
+    return None, (
+        "no decoding graph: --graph_dir is not set and "
+        f"{hparams['data_folder']} is not a corpus made by make-corpus"
+    )
+
+
 def graph_files(hparams, source, where):
-    """HCLG.fst and words.txt: given (a Kaldi graph dir) or built for the corpus."""
+    """HCLG.fst and words.txt: given (a Kaldi graph dir) or built from the
+    corpus's lang directory (phones.txt, words.txt, lexicon.txt, G.fst)."""
     if source == "kaldi":
         return [os.path.join(where, f) for f in ("HCLG.fst", "words.txt")]
-    from sb_rectifier.decoding import build_corpus_graph
+    from sb_rectifier.decoding import make_graph
 
     out_dir = os.path.join(hparams["output_folder"], "graph")
-    compiled = build_corpus_graph(
+    compiled = make_graph(
         where,
         os.path.join(hparams["train_ali_dir"], "final.mdl"),
         out_dir=out_dir,
@@ -282,50 +379,93 @@ def graph_files(hparams, source, where):
     return [os.path.join(out_dir, f) for f in ("HCLG.fst", "words.txt")]
 
 
-def decode_and_score(brain, hparams, datasets, priors, graph, refs):
-    """Decodes dev and test; returns the decoding report."""
-    from sb_rectifier.decoding import (
-        ParallelDecoder,
-        read_symbols,
-        tune_and_decode,
+@torch.no_grad()
+def score_batches(brain, dataset, priors, hparams):
+    """Scaled log-likelihoods ``log p(s|x) - prior_scale * log p(s)`` of
+    every utterance, a minibatch at a time, in order."""
+    loader = brain.make_dataloader(
+        dataset,
+        sb.Stage.TEST,
+        ckpt_prefix=None,
+        max_frames=hparams["eval_max_frames"],
+        shard=False,
     )
+    brain.modules.eval()
+    priors = priors.to(brain.device)
+    for batch in loader:
+        with brain.evaluation_ctx:
+            logits = brain.compute_forward(batch, sb.Stage.TEST)
+        scores = priors(
+            F.log_softmax(logits.float(), dim=-1), hparams["prior_scale"]
+        )
+        yield batch.utt_ids, batch.lengths.tolist(), scores
 
+
+def decode_and_score(brain, hparams, datasets, priors, graph, refs):
+    """Decodes dev and test (main process); returns the summary entries."""
+    from sb_rectifier.decoding import read_symbols
+
+    load_best_checkpoint(brain, hparams)
     graph_fst, words_txt = graph_files(hparams, *graph)
     out_dir = os.path.join(hparams["output_folder"], "decode")
-    scps = {}
-    for split in ("dev", "test"):
-        scps[split] = brain.write_log_likelihoods(
-            datasets[split],
-            priors,
+    scps = {
+        split: write_log_likelihoods(
+            score_batches(brain, datasets[split], priors, hparams),
             os.path.join(out_dir, split, "loglikes.ark"),
-            prior_scale=hparams["prior_scale"],
-            max_frames=hparams["eval_max_frames"],
         )
+        for split in ("dev", "test")
+    }
     glm = None
     if hparams["glm_file"]:
         from sb_rectifier.scoring import Glm
 
         glm = Glm.read(hparams["glm_file"])
     id2word = {i: w for w, i in read_symbols(words_txt).items()}
-    with ParallelDecoder(
-        graph_fst,
-        os.path.join(hparams["train_ali_dir"], "final.mdl"),
-        num_workers=hparams["decode_jobs"],
-        beam=hparams["beam"],
-        max_active=hparams["max_active"],
-    ) as decoder:
-        return tune_and_decode(
+    model_file = os.path.join(hparams["train_ali_dir"], "final.mdl")
+    with hparams["decoder"](graph_fst, model_file) as decoder:
+        decoding = hparams["tune_and_decode"](
             decoder,
             scps,
             refs,
             id2word,
             out_dir,
-            hparams["lm_weights"],
-            hparams["word_ins_penalties"],
-            subsets=dict(hparams["wer_subsets"]),
             glm=glm,
             progress=not brain.noprogressbar,
         )
+    results = {}
+    for split in ("dev", "test"):
+        results[f"{split}_wer"] = decoding[split]["wer"]
+        results[f"{split}_wer_subsets"] = decoding[split]["subsets"]
+    results.update(
+        lm_weight=decoding["lm_weight"],
+        word_ins_penalty=decoding["word_ins_penalty"],
+        test_decode_seconds=decoding["test"]["decode_seconds"],
+        test_real_time_factor=decoding["test"]["real_time_factor"],
+        decoding=os.path.abspath(out_dir),
+    )
+    return results
+
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+
+def load_experiment(hparams_file, overrides):
+    """Loads and checks the hyperparameters.
+
+    When data directories are given on the command line (or in an
+    extending YAML) without ``data_name``, ``data_name`` (part of the
+    output folder) is derived from them, so runs on other data never share
+    an output folder.
+    """
+    _, merged = resolve_hparams_file(hparams_file, overrides)
+    data_name = derive_data_name(merged)
+    if data_name is not None:
+        merged["data_name"] = data_name
+    hparams, base_file, merged = load_hparams(hparams_file, merged)
+    check_options(hparams)
+    return hparams, base_file, merged
 
 
 def main(argv):
@@ -357,7 +497,7 @@ def end_process_group():
 
 
 def run(hparams, run_opts, base_file, merged):
-    """The recipe's steps, once the output folder is this run's."""
+    """The stages, once the output folder is this run's."""
     sb.create_experiment_directory(
         experiment_directory=hparams["output_folder"],
         hyperparams_to_save=base_file,
@@ -366,125 +506,72 @@ def run(hparams, run_opts, base_file, merged):
     report_log_errors_once()
     if if_main_process():
         clean_stale_temps(hparams["output_folder"], recursive=True)
+    stages = hparams["stages"]
     progress = not run_opts["noprogressbar"]
-    graph = decoding_graph(hparams)
-    if graph[0] is None and hparams["decode"]:
-        logger.warning(
-            f"WER will not be computed ({graph[1]}); frame metrics only. "
-            "Set --graph_dir to a Kaldi graph directory (HCLG.fst, "
-            "words.txt), or --decode False to silence this."
-        )
-    elif graph[0] is None:
-        logger.info("decode: False, so WER will not be computed")
+    graph = (None, "the decode stage is not run")
+    if "decode" in stages:
+        graph = decoding_graph(hparams)
+        if graph[0] is None and hparams["decode"]:
+            logger.warning(
+                f"WER will not be computed ({graph[1]}); frame metrics only. "
+                "Set --graph_dir to a Kaldi graph directory (HCLG.fst, "
+                "words.txt), or --decode False to silence this."
+            )
+        elif graph[0] is None:
+            logger.info("decode: False, so WER will not be computed")
 
-    run_on_main(
-        prepare_corpus, kwargs={"hparams": hparams, "progress": progress}
-    )
+    # 1. data
+    if "data" in stages:
+        run_on_main(
+            prepare_corpus, kwargs={"hparams": hparams, "progress": progress}
+        )
     train_model, num_pdfs = read_train_model(hparams)
-    run_on_main(
-        prepare_frames,
-        kwargs={
-            "hparams": hparams,
-            "model": train_model,
-            "num_pdfs": num_pdfs,
-            "progress": progress,
-        },
-    )
-    datasets, normalizer, priors = dataio_prepare(hparams, num_pdfs)
+    if "data" in stages:
+        run_on_main(
+            prepare_frames,
+            kwargs={
+                "hparams": hparams,
+                "model": train_model,
+                "num_pdfs": num_pdfs,
+                "progress": progress,
+            },
+        )
+    datasets = load_datasets(hparams, num_pdfs)
     refs = check_transcripts(hparams, datasets) if graph[0] else None
 
-    model = hparams["model"](
-        input_size=datasets["train"].input_size, n_pdfs=num_pdfs
-    )
-    if if_main_process():
-        check_experiment_identity(
-            hparams["output_folder"],
-            hparams["save_folder"],
-            experiment_identity(
-                hparams,
-                datasets["train"].store,
-                num_pdfs,
-                datasets["train"].input_size,
-            ),
-        )
-    logger.info(
-        f"Model: {model.num_parameters() / 1e6:.2f}M parameters, "
-        f"input {datasets['train'].window} x {datasets['train'].store.feat_dim}, "
-        f"{num_pdfs} pdfs"
-    )
-    checkpointer = hparams["checkpointer"]
-    checkpointer.add_recoverables(
-        {"model": model, "normalizer": normalizer, "priors": priors}
-    )
-    brain = HybridBrain(
-        modules={"model": model, "normalizer": normalizer},
-        opt_class=hparams["opt_class"],
-        hparams=hparams,
-        run_opts=run_opts,
-        checkpointer=checkpointer,
-    )
-    brain.fit(
-        brain.hparams.epoch_counter,
-        datasets["train"],
-        datasets["dev"],
-        train_loader_kwargs=dict(hparams["train_loader_kwargs"]),
-        valid_loader_kwargs=dict(hparams["eval_loader_kwargs"]),
-    )
+    # 2. train
+    brain, model, priors = make_brain(hparams, run_opts, datasets, num_pdfs)
+    if "train" in stages:
+        train(brain, hparams, model, datasets)
 
-    # Frame metrics of the best checkpoint (lowest dev cross-entropy).
-    summary = {"output_folder": os.path.abspath(hparams["output_folder"])}
-    for split in ("dev", "test"):
-        if datasets[split].store.labels is None:
-            logger.info(f"{split}: no alignments, frame metrics skipped")
-            continue
-        brain.eval_split = split
-        brain.evaluate(
-            datasets[split],
-            min_key="dev_ce",
-            test_loader_kwargs=dict(hparams["eval_loader_kwargs"]),
-        )
-        summary[f"{split}_ce"] = brain.last_test_stats["ce"]
-        summary[f"{split}_frame_acc"] = brain.last_test_stats["frame_acc"]
-    summary["best_epoch"] = hparams["epoch_counter"].current
-    decoding = None
-    if if_main_process() and graph[0] is not None:
-        decoding = decode_and_score(
-            brain, hparams, datasets, priors, graph, refs
-        )
-    if decoding is not None:
-        for split in ("dev", "test"):
-            summary[f"{split}_wer"] = decoding[split]["wer"]
-            summary[f"{split}_wer_subsets"] = decoding[split]["subsets"]
-        summary.update(
-            lm_weight=decoding["lm_weight"],
-            word_ins_penalty=decoding["word_ins_penalty"],
-            test_decode_seconds=decoding["test"]["decode_seconds"],
-            test_real_time_factor=decoding["test"]["real_time_factor"],
-            decoding=os.path.abspath(
-                os.path.join(hparams["output_folder"], "decode")
-            ),
-        )
-    else:
-        summary["wer_not_computed"] = graph[1]
+    # 3. evaluate, 4. decode: each adds to the summary of earlier runs
+    # of this experiment, unless the model is new.
+    summary = {}
+    if "train" not in stages and os.path.isfile(hparams["summary_file"]):
+        summary = read_json(hparams["summary_file"], "summary")
+    summary["output_folder"] = os.path.abspath(hparams["output_folder"])
+    if "evaluate" in stages:
+        summary.update(evaluate(brain, hparams, model, datasets))
+    if "decode" in stages and if_main_process():
+        for key in [k for k in summary if "wer" in k]:
+            del summary[key]
+        if graph[0] is not None:
+            summary.update(
+                decode_and_score(brain, hparams, datasets, priors, graph, refs)
+            )
+        else:
+            summary["wer_not_computed"] = graph[1]
     if if_main_process():
         priors_file = os.path.join(
             hparams["save_folder"], "ali_train_pdf.counts"
         )
         priors.write_kaldi_counts(priors_file)
-        summary.update(
-            num_pdfs=num_pdfs,
-            parameters=model.num_parameters(),
-            train_log=os.path.abspath(hparams["train_log"]),
-            metrics=os.path.abspath(hparams["metrics_file"]),
-            data_checks=os.path.abspath(hparams["data_report"]),
-            checkpoints=os.path.abspath(hparams["save_folder"]),
-            pdf_counts=os.path.abspath(priors_file),
-            summary=os.path.abspath(hparams["summary_file"]),
-        )
-        if hparams["sparsity_folder"] is not None and os.path.isdir(
-            hparams["sparsity_folder"]
-        ):
-            summary["sparsity"] = os.path.abspath(hparams["sparsity_folder"])
+        summary.update(num_pdfs=num_pdfs, parameters=model.num_parameters())
+        for name, key in SUMMARY_PATHS.items():
+            if hparams[key] is not None and os.path.exists(hparams[key]):
+                summary[name] = os.path.abspath(hparams[key])
+        summary["pdf_counts"] = os.path.abspath(priors_file)
+        summary["summary"] = os.path.abspath(hparams["summary_file"])
         write_json(hparams["summary_file"], summary)
         print_summary(summary)
     return summary

@@ -145,14 +145,18 @@ def run_brain(size, store, args, device):
             opt_class=lambda p: torch.optim.SGD(
                 p, lr=0.01, momentum=0.9, nesterov=True
             ),
-            hparams={"train_logger": logger},
+            hparams={
+                "train_logger": logger,
+                "lr_annealing": None,
+                "epoch_counter": sb.utils.epoch_loop.EpochCounter(1),
+            },
             run_opts={"device": device, "noprogressbar": True},
         )
         brain.stamps = []
         steps = args.warmup + args.steps + 1
         data = FrameDataset(store.to(device), CONTEXT, CONTEXT)
         brain.fit(
-            sb.utils.epoch_loop.EpochCounter(1),
+            brain.hparams.epoch_counter,
             data,
             train_loader_kwargs={
                 "batch_size": args.batch_size,

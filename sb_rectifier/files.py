@@ -11,11 +11,11 @@ Every output of sb_rectifier goes through this module:
   can remove what a killed run left behind without touching the
   temporaries of a run that is still going;
 * :func:`write_json` / :func:`read_json` name the file in every error;
-* :class:`RunLock` gives one run exclusive use of a folder (an
-  experiment folder, a cache entry); a second run is refused, or waits,
-  with a message naming the run that holds it. Locks are ``flock`` locks
-  (through the ``filelock`` package), released by the kernel when their
-  process dies, however it dies.
+* :func:`read_table` / :func:`write_table`: Kaldi text tables (``text``,
+  ``utt2spk``, ``wav.scp``, ``words.txt``, counts, ...), one line a row,
+  fields separated by single spaces; read errors name the file and line.
+
+Exclusive use of a folder by one run is :mod:`sb_rectifier.locks`.
 
 Write errors (``No space left on device``, ``File too large``, ...) are
 re-raised as :class:`WriteError`, an ``OSError`` whose message names the
@@ -26,7 +26,6 @@ Authors
 """
 
 import contextlib
-import datetime
 import errno
 import json
 import logging
@@ -35,10 +34,8 @@ import re
 import secrets
 import shutil
 import socket
-import sys
-import time
 
-import filelock
+from sb_rectifier.processes import pid_alive
 
 logger = logging.getLogger(__name__)
 
@@ -114,33 +111,6 @@ def is_temp_name(name):
     return _TMP_RE.match(name) is not None
 
 
-def pid_alive(pid):
-    """Whether a process with this id exists on this machine.
-
-    Arguments
-    ---------
-    pid : int
-        Process id.
-
-    Returns
-    -------
-    bool
-        True if it exists (even if owned by another user).
-
-    Example
-    -------
-    >>> pid_alive(os.getpid())
-    True
-    """
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _remove(path):
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
@@ -204,7 +174,27 @@ def clean_stale_temps(folder, recursive=False):
     return removed
 
 
-def _write_error(path, err):
+def write_error(path, err):
+    """An ``OSError`` met while writing ``path``, as a :class:`WriteError`.
+
+    Arguments
+    ---------
+    path : str
+        The file or folder being written.
+    err : OSError
+        The error.
+
+    Returns
+    -------
+    WriteError
+        The error, with a message naming ``path``.
+
+    Example
+    -------
+    >>> import errno
+    >>> print(write_error("out.json", OSError(errno.ENOSPC, "No space left")))
+    out.json: cannot write: No space left
+    """
     if isinstance(err, WriteError):
         return err
     reason = err.strerror or str(err)
@@ -264,7 +254,7 @@ def atomic_write(path, mode="w", encoding="utf-8", makedirs=False):
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as err:
-            raise _write_error(path, err) from None
+            raise write_error(path, err) from None
     elif not os.path.isdir(folder):
         raise FileNotFoundError(
             f"{path}: cannot write, folder {folder} does not exist"
@@ -278,7 +268,7 @@ def atomic_write(path, mode="w", encoding="utf-8", makedirs=False):
         os.replace(tmp, path)
     except OSError as err:
         _remove(tmp)
-        raise _write_error(path, err) from None
+        raise write_error(path, err) from None
     except BaseException:
         _remove(tmp)
         raise
@@ -412,6 +402,89 @@ def iter_text_lines(path, what="text file"):
             yield number, line.rstrip("\r\n")
 
 
+def read_table(path, what, single_token=False, allow_empty=False):
+    """Reads a Kaldi text table (``utt2spk``, ``text``, ``feats.scp``, ...).
+
+    As in Kaldi, the key is the first whitespace-separated token of a line
+    and the value is the rest of the line, stripped.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file.
+    what : str
+        What the file is for (used in error messages).
+    single_token : bool
+        Require the value to be exactly one token (``utt2spk``).
+    allow_empty : bool
+        Allow an empty value (``text`` of a silent utterance).
+
+    Returns
+    -------
+    dict
+        Key -> value (str), in file order.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "utt2spk"
+    >>> _ = path.write_text("s1-u1 s1\\ns1-u2 s1 s2\\n")
+    >>> read_table(path, "speaker map")
+    {'s1-u1': 's1', 's1-u2': 's1 s2'}
+    >>> read_table(path, "speaker map", single_token=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: ...utt2spk: line 2: key 's1-u2' must have exactly one value, got 's1 s2'
+    """
+    path = os.fspath(path)
+    table = {}
+    for number, line in iter_text_lines(path, what):
+        parts = line.strip().split(None, 1)
+        if not parts:
+            raise ValueError(f"{path}: line {number} is empty")
+        key = parts[0]
+        value = parts[1].strip() if len(parts) > 1 else ""
+        if not value and not allow_empty:
+            raise ValueError(f"{path}: line {number}: key '{key}' has no value")
+        if single_token and len(value.split()) != 1:
+            raise ValueError(
+                f"{path}: line {number}: key '{key}' must have exactly "
+                f"one value, got {value!r}"
+            )
+        if key in table:
+            raise ValueError(f"{path}: duplicate key '{key}' (line {number})")
+        table[key] = value
+    return table
+
+
+def write_table(path, rows, makedirs=False):
+    """Writes a Kaldi text table atomically: one row a line.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file.
+    rows : iterable
+        Rows: a sequence of fields (joined by single spaces, each through
+        ``str``), or a ``(key, value)`` mapping's items.
+    makedirs : bool
+        Create missing parent folders.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "utt2spk"
+    >>> write_table(path, {"s1-u1": "s1", "s1-u2": "s1"}.items())
+    >>> print(path.read_text(), end="")
+    s1-u1 s1
+    s1-u2 s1
+    >>> write_table(path, [("u1", 3, 0.5)])
+    >>> path.read_text()
+    'u1 3 0.5\\n'
+    """
+    with atomic_write(path, "w", makedirs=makedirs) as handle:
+        for row in rows:
+            handle.write(" ".join(str(field) for field in row) + "\n")
+
+
 @contextlib.contextmanager
 def atomic_folder(path, replace=False):
     """Builds a folder under a temporary name, then renames it into place.
@@ -444,7 +517,7 @@ def atomic_folder(path, replace=False):
     try:
         os.makedirs(parent, exist_ok=True)
     except OSError as err:
-        raise _write_error(path, err) from None
+        raise write_error(path, err) from None
     if os.path.exists(path) and not replace:
         raise FileExistsError(f"{path}: already exists")
     tmp = temp_sibling(path)
@@ -462,7 +535,7 @@ def atomic_folder(path, replace=False):
             os.rename(tmp, path)
     except OSError as err:
         _remove(tmp)
-        raise _write_error(path, err) from None
+        raise write_error(path, err) from None
     except BaseException:
         _remove(tmp)
         raise
@@ -492,175 +565,3 @@ def remove_folder(path):
     aside = temp_sibling(path)
     os.rename(path, aside)
     _remove(aside)
-
-
-class FolderInUseError(RuntimeError):
-    """Another run holds the lock of a folder."""
-
-
-class RunLock:
-    """Exclusive use of a folder (or another path) by one process.
-
-    The lock is a ``flock`` on ``lock_file``, released by the kernel when
-    the holding process dies, however it dies. The holder is described in
-    ``<lock_file>.owner`` (pid, host, start time, command line), which the
-    refusal message quotes.
-
-    Arguments
-    ---------
-    lock_file : str or os.PathLike
-        The lock file (its folder is created if needed). Use
-        :meth:`for_folder` to lock a folder from inside, or a sibling
-        ``.<name>.lock`` to lock a path that does not exist yet.
-    target : str
-        What is locked, named in messages (default: the lock's folder).
-    what : str
-        What the target is, for messages (e.g. "output folder").
-    hint : str
-        Appended to the refusal message (what the user can do).
-
-    Example
-    -------
-    >>> folder = getfixture("tmp_path") / "exp"
-    >>> with RunLock.for_folder(folder, "output folder"):
-    ...     RunLock.for_folder(
-    ...         folder, "output folder"
-    ...     ).acquire()  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    sb_rectifier.files.FolderInUseError: .../exp: this output folder is in use by another run (pid ...
-    """
-
-    def __init__(self, lock_file, target=None, what="folder", hint=""):
-        self.path = os.path.abspath(os.fspath(lock_file))
-        self.target = target or os.path.dirname(self.path)
-        self.what = what
-        self.hint = hint
-        self.owner_file = self.path + ".owner"
-        self._lock = None
-
-    @classmethod
-    def for_folder(cls, folder, what="folder", hint=""):
-        """A lock on ``folder`` held in ``<folder>/.lock``.
-
-        Arguments
-        ---------
-        folder : str or os.PathLike
-            The folder (created when the lock is taken).
-        what : str
-            What the folder is, for messages.
-        hint : str
-            Appended to the refusal message.
-
-        Returns
-        -------
-        RunLock
-            The (not yet acquired) lock.
-        """
-        folder = os.path.abspath(os.fspath(folder))
-        return cls(os.path.join(folder, ".lock"), folder, what, hint)
-
-    @classmethod
-    def for_path(cls, path, what="folder", hint=""):
-        """A lock on ``path`` held in a sibling ``.<name>.lock`` file.
-
-        For outputs that are renamed into place and so cannot hold their
-        own lock file (a corpus, a cache entry).
-
-        Arguments
-        ---------
-        path : str or os.PathLike
-            The path to lock (need not exist).
-        what : str
-            What it is, for messages.
-        hint : str
-            Appended to the refusal message.
-
-        Returns
-        -------
-        RunLock
-            The (not yet acquired) lock.
-        """
-        path = os.path.abspath(os.fspath(path))
-        folder, name = os.path.split(path)
-        return cls(os.path.join(folder, f".{name}.lock"), path, what, hint)
-
-    def _owner(self):
-        try:
-            with open(self.owner_file, encoding="utf-8") as handle:
-                info = json.load(handle)
-            return (
-                f"pid {info['pid']} on {info['host']}, started "
-                f"{info['started']}: {info['command']}"
-            )
-        except (OSError, ValueError, KeyError):
-            return "pid unknown"
-
-    def acquire(self, wait=False, poll_seconds=1.0):
-        """Takes the lock.
-
-        Arguments
-        ---------
-        wait : bool
-            Wait for the holder to finish (logging once who it is) instead
-            of raising :class:`FolderInUseError`.
-        poll_seconds : float
-            Polling interval while waiting.
-
-        Returns
-        -------
-        RunLock
-            ``self``.
-        """
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        except OSError as err:
-            raise _write_error(self.path, err) from None
-        lock = filelock.FileLock(self.path, timeout=0)
-        announced = False
-        while True:
-            try:
-                lock.acquire()
-                break
-            except filelock.Timeout:
-                message = (
-                    f"{self.target}: this {self.what} is in use by another "
-                    f"run ({self._owner()})"
-                )
-                if not wait:
-                    raise FolderInUseError(
-                        message + (f". {self.hint}" if self.hint else "")
-                    ) from None
-                if not announced:
-                    logger.info(message + "; waiting for it to finish")
-                    announced = True
-                time.sleep(poll_seconds)
-        self._lock = lock
-        owner = {
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started": datetime.datetime.now().isoformat(timespec="seconds"),
-            "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-        }
-        with contextlib.suppress(OSError):
-            write_json(self.owner_file, owner)
-        return self
-
-    @property
-    def held(self):
-        """Whether this object holds the lock."""
-        return self._lock is not None
-
-    def release(self):
-        """Releases the lock (a no-op if not held)."""
-        if self._lock is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(self.owner_file)
-            self._lock.release()
-            self._lock = None
-
-    def __enter__(self):
-        return self if self.held else self.acquire()
-
-    def __exit__(self, *exc):
-        self.release()
-        return False

@@ -70,3 +70,30 @@ def die_with_parent(parent_pid):
             target=_watch_parent, args=(parent_pid,), daemon=True
         ).start()
     return how
+
+
+def pid_alive(pid):
+    """Whether a process with this id exists on this machine.
+
+    Arguments
+    ---------
+    pid : int
+        Process id.
+
+    Returns
+    -------
+    bool
+        True if it exists (even if owned by another user).
+
+    Example
+    -------
+    >>> pid_alive(os.getpid())
+    True
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

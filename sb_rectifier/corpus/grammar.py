@@ -1,11 +1,18 @@
-"""Vocabulary and sentence grammar of the embedded synthetic corpus.
+"""Sentence templates of the embedded synthetic corpus, and their sampler.
 
 The synthetic telephone-speech corpus is made of short sentences drawn
 from a small, fully explicit grammar: a set of word classes
 (:data:`WORD_CLASSES`) and a set of sentence templates
-(:data:`TEMPLATES`). The grammar is regular on purpose, so that a
-decoding graph G (a finite-state acceptor over words) can be built from
-it item by item.
+(:data:`TEMPLATES`), both read once from the data file ``grammar.txt``
+(:data:`GRAMMAR_FILE`, :func:`read_grammar`; the file format is
+:mod:`sb_rectifier.corpus.grammar_file`). The grammar is regular on
+purpose, so that a decoding graph G (a finite-state acceptor over words)
+can be built from it (:mod:`sb_rectifier.corpus.grammar_fst`).
+
+This module's one job is the templates: what they are
+(:class:`Template`), drawing sentences from them (:func:`sample_sentence`,
+:func:`sample_sentences`) and telling which one produced a sentence
+(:func:`template_of`).
 
 A :class:`Template` is a sequence of *items*. Each item is one of
 
@@ -19,11 +26,19 @@ A :class:`Template` is a sequence of *items*. Each item is one of
   :data:`DIGIT_RANGE`); as a grammar (for the matcher and for G) the
   item means "one or more".
 
-Templates come in three kinds: ``"digits"`` (those with a connected digit
-string, about 30 % of the sampled sentences), ``"command"`` (voice
-assistant commands) and ``"phrase"`` (short conversational phrases).
-Each template has a fixed sampling weight; optional items are included
-with probability :data:`OPTIONAL_PROB`.
+The template language is interpreted in one place,
+:mod:`sb_rectifier.corpus.automaton`: a template compiles to a small
+automaton (:class:`~sb_rectifier.corpus.automaton.Automaton`,
+:meth:`Template.automaton`) whose arcs carry words and probabilities.
+The sampler is a random walk through it (:meth:`Template.expand`), the
+matcher runs it on a word sequence (:meth:`Template.matches`), and G is
+its copy as an FST.
+
+Templates come in three kinds (:data:`KINDS`): ``"digits"`` (those with a
+connected digit string, about 30 % of the sampled sentences),
+``"command"`` (voice assistant commands) and ``"phrase"`` (short
+conversational phrases). Each template has a fixed sampling weight;
+optional items are included with probability :data:`OPTIONAL_PROB`.
 
 All words are lowercase ASCII letters, ordinary English words that a
 text-to-speech engine (eSpeak NG) pronounces sensibly. Heteronyms whose
@@ -46,23 +61,42 @@ Authors
 """
 
 import functools
-import re
+import os
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
+from sb_rectifier.corpus.automaton import (
+    OPTIONAL_PROB,
+    REPEAT_PROB,
+    Arc,
+    Automaton,
+    Item,
+    compile_items,
+    parse_item,
+)
+from sb_rectifier.corpus.grammar_file import (
+    GRAMMAR_FILE,
+    KINDS,
+    read_grammar_file,
+)
+
 __all__ = [
     "DIGIT_RANGE",
+    "GRAMMAR_FILE",
     "KINDS",
     "OPTIONAL_PROB",
+    "REPEAT_PROB",
     "TEMPLATES",
     "WORD_CLASSES",
+    "Arc",
+    "Automaton",
     "Item",
     "Template",
     "get_template",
     "kind_probabilities",
     "parse_item",
+    "read_grammar",
     "sample_sentence",
     "sample_sentences",
     "sample_template",
@@ -73,321 +107,6 @@ __all__ = [
 #: Default range (inclusive) of the length of a connected digit string.
 DIGIT_RANGE = (3, 9)
 
-#: Probability that an optional item (``"word?"``, ``"<class>?"``) is used.
-OPTIONAL_PROB = 0.5
-
-#: The template kinds.
-KINDS = ("digits", "command", "phrase")
-
-_ONES = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-#: Word classes: class name -> its words. Classes may share words.
-WORD_CLASSES: dict[str, tuple[str, ...]] = {
-    # Numbers.
-    "digit": ("zero", *_ONES, "oh"),
-    "ones": _ONES,
-    "teen": (
-        "ten",
-        "eleven",
-        "twelve",
-        "thirteen",
-        "fourteen",
-        "fifteen",
-        "sixteen",
-        "seventeen",
-        "eighteen",
-        "nineteen",
-    ),
-    "tens": (
-        "twenty",
-        "thirty",
-        "forty",
-        "fifty",
-        "sixty",
-        "seventy",
-        "eighty",
-        "ninety",
-    ),
-    "hour": (*_ONES, "ten", "eleven", "twelve"),
-    "minute_word": ("ten", "fifteen", "twenty", "thirty", "forty", "fifty"),
-    "ordinal": (
-        "first",
-        "second",
-        "third",
-        "fourth",
-        "fifth",
-        "sixth",
-        "seventh",
-        "eighth",
-        "ninth",
-        "tenth",
-        "eleventh",
-        "twelfth",
-    ),
-    # Calendar.
-    "weekday": (
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ),
-    "month": (
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ),
-    "part_of_day": ("morning", "afternoon", "evening", "night"),
-    # Home.
-    "room": (
-        "kitchen",
-        "bedroom",
-        "bathroom",
-        "garage",
-        "hallway",
-        "office",
-        "basement",
-        "garden",
-        "attic",
-        "nursery",
-    ),
-    "device": (
-        "lamp",
-        "fan",
-        "heater",
-        "radio",
-        "television",
-        "oven",
-        "kettle",
-        "dishwasher",
-        "computer",
-        "speaker",
-    ),
-    "verb_device": ("start", "stop", "pause", "restart", "reset", "check"),
-    "switch": ("on", "off"),
-    "direction": ("up", "down"),
-    "lock_verb": ("open", "shut", "lock", "unlock"),
-    "opening": ("door", "window", "curtains", "blinds"),
-    "color": (
-        "red",
-        "orange",
-        "yellow",
-        "green",
-        "blue",
-        "purple",
-        "pink",
-        "white",
-    ),
-    # People and places.
-    "name": (
-        "alice",
-        "bob",
-        "david",
-        "emma",
-        "frank",
-        "grace",
-        "henry",
-        "jack",
-        "karen",
-        "laura",
-        "michael",
-        "oliver",
-        "peter",
-        "rachel",
-        "sarah",
-        "thomas",
-    ),
-    "relative": (
-        "mother",
-        "father",
-        "sister",
-        "brother",
-        "aunt",
-        "uncle",
-        "cousin",
-        "friend",
-        "boss",
-        "neighbor",
-    ),
-    "city": (
-        "london",
-        "paris",
-        "berlin",
-        "boston",
-        "chicago",
-        "denver",
-        "madrid",
-        "rome",
-        "tokyo",
-        "sydney",
-        "toronto",
-        "seattle",
-    ),
-    "place": (
-        "pharmacy",
-        "bakery",
-        "library",
-        "hospital",
-        "station",
-        "airport",
-        "restaurant",
-        "bank",
-        "park",
-        "school",
-    ),
-    "vehicle": ("taxi", "train", "flight", "bus", "ferry"),
-    # Food and drink.
-    "adjective": (
-        "large",
-        "small",
-        "hot",
-        "cold",
-        "fresh",
-        "sweet",
-        "spicy",
-        "warm",
-    ),
-    "food": (
-        "soup",
-        "pasta",
-        "rice",
-        "bread",
-        "cheese",
-        "noodles",
-        "pancakes",
-        "apples",
-        "salad",
-        "chicken",
-        "fish",
-        "eggs",
-    ),
-    "drink": (
-        "coffee",
-        "tea",
-        "water",
-        "juice",
-        "milk",
-        "lemonade",
-        "cocoa",
-        "soda",
-    ),
-    # Leisure.
-    "genre": (
-        "jazz",
-        "rock",
-        "classical",
-        "country",
-        "blues",
-        "folk",
-        "pop",
-        "soul",
-    ),
-    "activity": (
-        "exercise",
-        "study",
-        "cook",
-        "swim",
-        "jog",
-        "write",
-        "practice",
-        "relax",
-    ),
-    # Conversation.
-    "feeling": (
-        "tired",
-        "happy",
-        "hungry",
-        "great",
-        "fine",
-        "sick",
-        "sad",
-        "bored",
-    ),
-    "pleasant": ("nice", "lovely", "wonderful", "good"),
-    "occasion": ("day", "weekend", "evening", "trip", "holiday"),
-    "weather": ("rain", "snow", "sunshine", "fog"),
-}
-
-_WORD_RE = re.compile(r"[a-z]+")
-_ITEM_RE = re.compile(r"(?:<(?P<cls>[a-z_]+)>|(?P<word>[a-z]+))(?P<mod>[?+]?)")
-
-
-class Item(NamedTuple):
-    """One parsed template item (see :func:`parse_item`).
-
-    Arguments
-    ---------
-    symbol : str
-        The literal word, or the class name (without angle brackets).
-    is_class : bool
-        True for a class reference ``<symbol>``.
-    optional : bool
-        True if the item may be left out (trailing ``?``).
-    repeat : bool
-        True if the item stands for one or more words of the class
-        (trailing ``+``; class references only).
-
-    Example
-    -------
-    >>> Item("digit", True, False, True).repeat
-    True
-    """
-
-    symbol: str
-    is_class: bool
-    optional: bool
-    repeat: bool
-
-
-@functools.cache
-def parse_item(item):
-    """Parses a template item string.
-
-    Arguments
-    ---------
-    item : str
-        A literal word (``"turn"``), a class reference (``"<room>"``),
-        either one with a trailing ``?`` (optional), or a class reference
-        with a trailing ``+`` (one or more words of the class).
-
-    Returns
-    -------
-    parsed : Item
-        The symbol and its flags.
-
-    Raises
-    ------
-    ValueError
-        If the item is malformed, or a literal word carries ``+``.
-
-    Example
-    -------
-    >>> parse_item("please?")
-    Item(symbol='please', is_class=False, optional=True, repeat=False)
-    >>> parse_item("<digit>+")
-    Item(symbol='digit', is_class=True, optional=False, repeat=True)
-    """
-    match = _ITEM_RE.fullmatch(item) if isinstance(item, str) else None
-    if match is None:
-        raise ValueError(f"Malformed template item: {item!r}")
-    is_class = match["cls"] is not None
-    mod = match["mod"]
-    if mod == "+" and not is_class:
-        raise ValueError(f"Only class references may repeat: {item!r}")
-    symbol = match["cls"] if is_class else match["word"]
-    return Item(symbol, is_class, mod == "?", mod == "+")
-
 
 def _check_range(digit_range, what="digit_range"):
     """Validates an inclusive (low, high) length range; returns it."""
@@ -395,6 +114,14 @@ def _check_range(digit_range, what="digit_range"):
     if not 1 <= low <= high:
         raise ValueError(f"{what} must satisfy 1 <= low <= high: {digit_range}")
     return low, high
+
+
+@functools.lru_cache(maxsize=512)
+def _default_automaton(template, digit_range, repeat_prob):
+    """:meth:`Template.automaton` with :data:`WORD_CLASSES`, cached."""
+    return compile_items(
+        template.name, template.parsed(), WORD_CLASSES, digit_range, repeat_prob
+    )
 
 
 @dataclass(frozen=True)
@@ -482,6 +209,55 @@ class Template:
         """
         return any(it.repeat for it in self.parsed())
 
+    def automaton(
+        self, digit_range=None, word_classes=None, repeat_prob=REPEAT_PROB
+    ):
+        """The template compiled to an :class:`Automaton`
+        (:func:`~sb_rectifier.corpus.automaton.compile_items`).
+
+        Item by item: a literal word is one arc, a class one arc per word
+        (equally likely); an optional item is a coin (used with
+        probability :data:`OPTIONAL_PROB`) before the item, skipped by an
+        epsilon arc; a repeated item is, with ``digit_range=None``, one
+        word then a loop that takes one more with probability
+        ``repeat_prob`` (the grammar of G: any length >= 1), and with a
+        ``digit_range`` a uniform choice of the length, then that many
+        words (the sampler's distribution).
+
+        Arguments
+        ---------
+        digit_range : tuple of int, optional
+            Inclusive (low, high) length of repeated items; None: any
+            length >= 1.
+        word_classes : dict, optional
+            Class name -> words; default :data:`WORD_CLASSES` (then the
+            automaton is cached).
+        repeat_prob : float
+            See above, in (0, 1).
+
+        Returns
+        -------
+        Automaton
+            The automaton.
+
+        Example
+        -------
+        >>> t = Template("t", ("dial", "<digit>+"))
+        >>> t.automaton().accepts("dial " + "one " * 20)
+        True
+        >>> t.automaton((3, 4)).accepts("dial one one")
+        False
+        """
+        if digit_range is not None:
+            digit_range = _check_range(digit_range)
+        if not 0.0 < repeat_prob < 1.0:
+            raise ValueError(f"repeat_prob {repeat_prob} not in (0, 1)")
+        if word_classes is None:
+            return _default_automaton(self, digit_range, float(repeat_prob))
+        return compile_items(
+            self.name, self.parsed(), word_classes, digit_range, repeat_prob
+        )
+
     def words(self, word_classes=None):
         """Returns the words the template can produce.
 
@@ -500,14 +276,7 @@ class Template:
         >>> sorted(Template("t", ("turn", "<switch>")).words())
         ['off', 'on', 'turn']
         """
-        classes = WORD_CLASSES if word_classes is None else word_classes
-        words = set()
-        for it in self.parsed():
-            if it.is_class:
-                words.update(classes[it.symbol])
-            else:
-                words.add(it.symbol)
-        return words
+        return self.automaton(word_classes=word_classes).words()
 
     def expand(self, rng, digit_range=DIGIT_RANGE, word_classes=None):
         """Draws one sentence from the template.
@@ -515,7 +284,7 @@ class Template:
         Each optional item is kept with probability :data:`OPTIONAL_PROB`;
         a class reference draws one of its words uniformly; a repeated
         item draws a length uniformly in ``digit_range`` and then that
-        many words.
+        many words: a random walk through :meth:`automaton`.
 
         Arguments
         ---------
@@ -538,20 +307,7 @@ class Template:
         >>> len(words), words[0], t.matches(words)
         (5, 'dial', True)
         """
-        low, high = _check_range(digit_range)
-        classes = WORD_CLASSES if word_classes is None else word_classes
-        words = []
-        for it in self.parsed():
-            if it.optional and not rng.random() < OPTIONAL_PROB:
-                continue
-            if not it.is_class:
-                words.append(it.symbol)
-                continue
-            members = classes[it.symbol]
-            count = int(rng.integers(low, high + 1)) if it.repeat else 1
-            picks = rng.integers(len(members), size=count)
-            words.extend(members[int(i)] for i in picks)
-        return words
+        return self.automaton(digit_range, word_classes).walk(rng)
 
     def matches(self, words, digit_range=None, word_classes=None):
         """Tells whether the template can produce a word sequence.
@@ -580,125 +336,62 @@ class Template:
         >>> t.matches("dial one two", digit_range=(3, 9))
         False
         """
-        if isinstance(words, str):
-            words = words.split()
-        words = tuple(words)
-        if digit_range is None:
-            low, high = 1, max(len(words), 1)
-        else:
-            low, high = _check_range(digit_range)
-        classes = WORD_CLASSES if word_classes is None else word_classes
-        items = self.parsed()
-        sets = {
-            it.symbol: frozenset(classes[it.symbol])
-            for it in items
-            if it.is_class
-        }
-
-        def accepts(it, word):
-            return word in sets[it.symbol] if it.is_class else word == it.symbol
-
-        @functools.cache
-        def match(i, j):
-            # Can items[i:] produce exactly words[j:]?
-            if i == len(items):
-                return j == len(words)
-            it = items[i]
-            if it.optional and match(i + 1, j):
-                return True
-            if it.repeat:
-                n = 0
-                while (
-                    j + n < len(words)
-                    and n < high
-                    and accepts(it, words[j + n])
-                ):
-                    n += 1
-                    if n >= low and match(i + 1, j + n):
-                        return True
-                return False
-            return (
-                j < len(words) and accepts(it, words[j]) and match(i + 1, j + 1)
-            )
-
-        return match(0, 0)
+        return self.automaton(digit_range, word_classes).accepts(words)
 
 
-def _t(name, text, weight, kind="command"):
-    """Builds a template from a space-separated item string."""
-    return Template(name, tuple(text.split()), float(weight), kind)
+def read_grammar(path):
+    """Reads a grammar file: its word classes and templates.
 
+    The format, and the checks (each error names the file and the line),
+    are :func:`~sb_rectifier.corpus.grammar_file.read_grammar_file`'s.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file (the format of :data:`GRAMMAR_FILE`).
+
+    Returns
+    -------
+    word_classes : dict
+        Class name -> tuple of words, in file order.
+    templates : tuple of Template
+        The templates, in file order.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the line: a malformed entry, a bad word, item,
+        weight or kind, an unknown class, a name defined twice.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "grammar.txt"
+    >>> _ = path.write_text(
+    ...     "class name: bob emma  # two\\n"
+    ...     "template call 2 command: please? call\\n    <name>\\n"
+    ... )
+    >>> classes, templates = read_grammar(path)
+    >>> classes, templates[0].items
+    ({'name': ('bob', 'emma')}, ('please?', 'call', '<name>'))
+    >>> _ = path.write_text("class name: bob\\ntemplate t 1 command: <nme>\\n")
+    >>> read_grammar(path)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: .../grammar.txt: line 2: template 't' uses the class <nme>, which is not defined above it
+    """
+    classes, entries = read_grammar_file(os.fspath(path))
+    return classes, tuple(Template(*entry) for entry in entries)
+
+
+_CLASSES, _TEMPLATES = read_grammar(GRAMMAR_FILE)
+
+#: Word classes: class name -> its words. Classes may share words.
+WORD_CLASSES: dict[str, tuple[str, ...]] = _CLASSES
 
 #: The sentence templates. Weights are percentages of sampled sentences:
 #: the ``digits`` kind sums to 30, ``command`` to 46, ``phrase`` to 24.
-TEMPLATES: tuple[Template, ...] = (
-    # Connected digit strings (30 %).
-    _t("digits", "<digit>+", 15, "digits"),
-    _t("call_digits", "call <name>? <digit>+", 3, "digits"),
-    _t("call_at", "call <name> at <digit>+", 3, "digits"),
-    _t("my_number", "my number is <digit>+", 3, "digits"),
-    _t("dial", "please? dial <digit>+", 3, "digits"),
-    _t("code", "the code is <digit>+", 3, "digits"),
-    # Commands (46 %).
-    _t("lights", "please? turn <switch> the <room> lights", 3),
-    _t("light_color", "change the <room>? lights to <color>", 2),
-    _t("device", "please? <verb_device> the <device>", 3),
-    _t("device_room", "turn <switch> the <device> in the <room>", 2),
-    _t("doors", "<lock_verb> the <room> <opening>", 2),
-    _t("volume", "turn the volume <direction> please?", 1),
-    _t(
-        "thermostat", "set the <room>? temperature to <tens> <ones>? degrees", 2
-    ),
-    _t("alarm", "set the alarm for <hour> <minute_word>?", 3),
-    _t("timer", "set a timer for <teen> minutes", 2),
-    _t("reminder", "remind me to <activity> at <hour>", 2),
-    _t("meeting", "schedule a meeting with <name> on <month> <ordinal>", 3),
-    _t("music", "play some? <genre> music in the <room>", 3),
-    _t("weather", "what is the weather in <city> on <weekday>", 3),
-    _t("time", "what time is it in <city>", 2),
-    _t("call_relative", "call my <relative>", 2),
-    _t("message", "send a message to <name>", 1),
-    _t("navigate", "navigate to the nearest <place>", 2),
-    _t("book", "book a <vehicle> to <city> on <weekday>", 2),
-    _t("order", "i would like some <adjective>? <food> please?", 3),
-    _t("drink", "make me a cup of <drink>", 2),
-    _t("shopping", "add <food> to my shopping list", 1),
-    # Short phrases (24 %).
-    _t("greeting", "good <part_of_day> <name>?", 3, "phrase"),
-    _t("thanks", "thank you very much", 2, "phrase"),
-    _t("see_you", "see you on <weekday>", 2, "phrase"),
-    _t("meet", "nice to meet you <name>?", 2, "phrase"),
-    _t("how_are_you", "how are you today", 1, "phrase"),
-    _t("feeling", "i feel <feeling> today", 2, "phrase"),
-    _t("birthday", "happy birthday <name>?", 2, "phrase"),
-    _t("wish", "have a <pleasant> <occasion>", 2, "phrase"),
-    _t("forecast", "it looks like <weather> today", 2, "phrase"),
-    _t("favorite", "my favorite color is <color>", 2, "phrase"),
-    _t("welcome", "welcome to <city>", 2, "phrase"),
-    _t("goodbye", "goodbye <name>?", 1, "phrase"),
-    _t("sorry", "sorry i am late", 1, "phrase"),
-)
+TEMPLATES: tuple[Template, ...] = _TEMPLATES
 
 _BY_NAME = {t.name: t for t in TEMPLATES}
-
-
-def _validate():
-    """Checks the grammar tables once, at import time."""
-    if len(_BY_NAME) != len(TEMPLATES):
-        raise ValueError("Template names must be unique")
-    for cls, members in WORD_CLASSES.items():
-        if not members or len(set(members)) != len(members):
-            raise ValueError(f"Class {cls!r} is empty or has duplicates")
-    for t in TEMPLATES:
-        for cls in t.classes():
-            if cls not in WORD_CLASSES:
-                raise ValueError(f"{t.name}: unknown class <{cls}>")
-        for word in t.words():
-            if not _WORD_RE.fullmatch(word):
-                raise ValueError(f"{t.name}: bad word {word!r}")
-
-
-_validate()
 
 
 def get_template(name):

@@ -8,6 +8,7 @@
       data/<split>/                wav.scp text utt2spk spk2utt utt2dur
                                    utt2num_frames feats.scp cmvn.scp
       data/lang/                   phones.txt words.txt lexicon.txt topo
+                                   G.fst (the grammar, see grammar_fst)
       exp/ali_<split>/             final.mdl (text) num_jobs ali.N.gz
                                    phone_alignment.txt
       feats/                       raw_fbank_<split>.ark cmvn_<split>.ark
@@ -73,13 +74,14 @@ from sb_rectifier.corpus.grammar import sample_sentence
 from sb_rectifier.corpus.speakers import LANGUAGES, VARIANTS, make_speakers
 from sb_rectifier.corpus.synthesis import UtteranceSpec, run_shard_subprocess
 from sb_rectifier.files import (
-    RunLock,
     WriteError,
     clean_stale_temps,
     read_json,
     remove_folder,
     temp_sibling,
+    write_table,
 )
+from sb_rectifier.locks import RunLock
 
 logger = logging.getLogger(__name__)
 
@@ -405,12 +407,6 @@ def _synthesize_all(plan, config, num_workers, progress):
     return results
 
 
-def _write_table(path, rows):
-    with open(path, "w", encoding="utf-8") as fout:
-        for row in rows:
-            fout.write(" ".join(str(x) for x in row) + "\n")
-
-
 def _lexicon(utterances):
     """Pronunciations observed in synthesis: word -> set of phone tuples.
 
@@ -443,11 +439,11 @@ def _lexicon(utterances):
 
 def _write_lang(folder, phones, lexicon, words):
     os.makedirs(folder, exist_ok=True)
-    _write_table(
+    write_table(
         os.path.join(folder, "phones.txt"),
         [("<eps>", 0)] + [(p, i) for i, p in enumerate(phones, 1)],
     )
-    _write_table(
+    write_table(
         os.path.join(folder, "words.txt"),
         [("<eps>", 0)] + [(w, i) for i, w in enumerate(words, 1)],
     )
@@ -455,7 +451,7 @@ def _write_lang(folder, phones, lexicon, words):
     for word in words:
         for pron in sorted(lexicon.get(word, ())):
             rows.append((word, *pron))
-    _write_table(os.path.join(folder, "lexicon.txt"), rows)
+    write_table(os.path.join(folder, "lexicon.txt"), rows)
 
 
 def _write_split(root, final_root, split, utterances, model, phone_ids, config):
@@ -526,30 +522,30 @@ def _write_split(root, final_root, split, utterances, model, phone_ids, config):
             text = fin.read().replace(root, final_root)
         with open(path, "w", encoding="utf-8") as fout:
             fout.write(text)
-    _write_table(
+    write_table(
         os.path.join(data, "wav.scp"),
         [(uid, final(os.path.join(wav_dir, f"{uid}.wav"))) for uid in ids],
     )
-    _write_table(
+    write_table(
         os.path.join(data, "text"),
         [(u.spec.utt_id, *u.spec.words) for u in utterances],
     )
-    _write_table(
+    write_table(
         os.path.join(data, "utt2spk"),
         [(u.spec.utt_id, u.spec.speaker) for u in utterances],
     )
-    _write_table(
+    write_table(
         os.path.join(data, "spk2utt"),
         [(s, *us) for s, us in sorted(spk2utt.items())],
     )
-    _write_table(
+    write_table(
         os.path.join(data, "utt2dur"),
         [
             (u.spec.utt_id, f"{len(u.samples) / config.sample_rate:.3f}")
             for u in utterances
         ],
     )
-    _write_table(
+    write_table(
         os.path.join(data, "utt2num_frames"),
         [(uid, len(feats[uid])) for uid in ids],
     )
@@ -563,7 +559,7 @@ def _write_split(root, final_root, split, utterances, model, phone_ids, config):
         write_int_vectors(os.path.join(ali, f"ali.{job + 1}.gz"), items)
     with open(os.path.join(ali, "num_jobs"), "w", encoding="utf-8") as fout:
         fout.write(f"{NUM_ALI_JOBS}\n")
-    _write_table(os.path.join(ali, "phone_alignment.txt"), segment_rows)
+    write_table(os.path.join(ali, "phone_alignment.txt"), segment_rows)
     frames = sum(len(m) for m in feats.values())
     return {
         "utterances": len(ids),
@@ -793,21 +789,33 @@ def make_corpus(
     clean_stale_temps(os.path.dirname(out_dir))
     info = existing_corpus(out_dir, config)  # refuse early, before waiting
     if info is not None:
-        logger.info(f"Reusing the synthetic corpus in {out_dir}")
-        return info
+        return _reuse(out_dir, info)
     lock = RunLock.for_path(out_dir, "corpus folder").acquire(wait=True)
     try:
         info = existing_corpus(out_dir, config)  # made by the run waited for?
         if info is not None:
-            logger.info(f"Reusing the synthetic corpus in {out_dir}")
-            return info
+            return _reuse(out_dir, info)
         return _make(out_dir, config, num_workers, progress)
     finally:
         lock.release()
 
 
+def _reuse(out_dir, info):
+    """Reuses a complete corpus; one made before ``data/lang/G.fst`` was
+    part of a corpus gets it now (written atomically)."""
+    from sb_rectifier.corpus.grammar_fst import write_grammar_g
+
+    lang = os.path.join(out_dir, "data", "lang")
+    if not os.path.isfile(os.path.join(lang, "G.fst")):
+        write_grammar_g(lang)
+        logger.info(f"Added the grammar G.fst to {lang} (an older corpus)")
+    logger.info(f"Reusing the synthetic corpus in {out_dir}")
+    return info
+
+
 def _make(out_dir, config, num_workers, progress):
     """Synthesises the corpus and writes it to the new or empty ``out_dir``."""
+    from sb_rectifier.corpus.grammar_fst import write_grammar_g
     from sb_rectifier.kaldi import HmmTopology, TransitionModel
 
     start = time.time()
@@ -876,6 +884,7 @@ def _make(out_dir, config, num_workers, progress):
         _write_lang(lang, phones, lexicon, words)
         with open(os.path.join(lang, "topo"), "w", encoding="utf-8") as fout:
             fout.write(model.topology.to_text())
+        write_grammar_g(lang)
         info = {
             "config": config.to_dict(),
             "splits": stats,

@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import re
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
@@ -46,12 +47,12 @@ from sb_rectifier.data.frame_store import (
     read_store_meta,
 )
 from sb_rectifier.files import (
-    RunLock,
     clean_stale_temps,
     iter_text_lines,
     read_json,
     write_json,
 )
+from sb_rectifier.locks import RunLock
 
 logger = logging.getLogger(__name__)
 
@@ -630,3 +631,95 @@ def pdf_counts(store, num_pdfs):
         int64 counts, ``[num_pdfs]``.
     """
     return np.bincount(store.labels.cpu().numpy(), minlength=num_pdfs)
+
+
+@dataclass(frozen=True)
+class FrameCache:
+    """The checked, cached frame stores of a recipe (declared in its YAML).
+
+    One object holds the options that :func:`prepare_split`,
+    :func:`store_path` and :func:`load_split` share, so the recipe names a
+    split's directories and nothing else.
+
+    Arguments
+    ---------
+    folder : str
+        The cache folder (one entry per data, alignments and options).
+    report_file : str
+        ``data_checks.json``: what each split kept and skipped.
+    length_tolerance : int
+        Frames by which features and alignment may differ.
+    max_skip_fraction : float
+        Error out when a larger fraction of a split is skipped.
+    apply_cmvn : bool
+        Apply Kaldi's per-speaker ``cmvn.scp`` when present.
+    norm_vars : bool
+        Variance normalisation, as ``apply-cmvn --norm-vars``.
+
+    Example
+    -------
+    >>> root = getfixture("tmp_path")
+    >>> cache = FrameCache(str(root / "cache"), str(root / "checks.json"))
+    >>> cache.load("dev", str(root / "data/dev"), None, 4)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: .../cache/dev-...: the dev frames (.../data/dev) are not in the frame cache; run the data stage first (stages: [data, ...])
+    """
+
+    folder: str
+    report_file: str
+    length_tolerance: int = 0
+    max_skip_fraction: float = 0.05
+    apply_cmvn: bool = True
+    norm_vars: bool = False
+
+    def path(self, split, data_dir, ali_dir, num_pdfs):
+        """The cache entry of a split; see :func:`store_path`."""
+        return store_path(
+            self.folder,
+            split,
+            data_dir,
+            ali_dir,
+            num_pdfs,
+            length_tolerance=self.length_tolerance,
+            apply_cmvn=self.apply_cmvn,
+            norm_vars=self.norm_vars,
+        )
+
+    def prepare(
+        self,
+        split,
+        data_dir,
+        ali_dir,
+        num_pdfs,
+        progress=True,
+        feat_dim=None,
+        model=None,
+    ):
+        """Builds or reuses a split's store; see :func:`prepare_split`."""
+        return prepare_split(
+            split,
+            data_dir,
+            ali_dir,
+            num_pdfs,
+            self.folder,
+            self.report_file,
+            length_tolerance=self.length_tolerance,
+            max_skip_fraction=self.max_skip_fraction,
+            apply_cmvn=self.apply_cmvn,
+            norm_vars=self.norm_vars,
+            progress=progress,
+            feat_dim=feat_dim,
+            model=model,
+        )
+
+    def load(self, split, data_dir, ali_dir, num_pdfs, mmap=False):
+        """Loads a prepared split's store (CPU); an unprepared one is an
+        error that says to run the data stage."""
+        folder = self.path(split, data_dir, ali_dir, num_pdfs)
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(
+                f"{folder}: the {split} frames ({data_dir}) are not in the "
+                "frame cache; run the data stage first (stages: [data, ...])"
+            )
+        return load_split(folder, mmap=mmap)

@@ -1,11 +1,13 @@
 """Decoding: HCLG graphs and Viterbi decoding of hybrid model outputs.
 
 Kaldi's graph and decoder pipeline without Kaldi binaries, on kaldifst
-(OpenFst), kaldilm and kaldi-decoder: language files (:mod:`.lang`),
-graph construction and I/O (:mod:`.graph`), decoding of per-frame pdf
-log-likelihoods (:mod:`.decoder`), over worker processes
-(:mod:`.parallel`), with LM weight and insertion penalty tuned on dev
-(:mod:`.tuning`).
+(OpenFst), kaldilm and kaldi-decoder: language files (:mod:`.lang`), the
+lexicon transducer L (:mod:`.lexicon_fst`), G from an ARPA model
+(:mod:`.arpa`), HCLG from a Kaldi-style lang directory and a transition
+model (:mod:`.hclg`; H is :func:`sb_rectifier.kaldi.hmm_utils.make_h`),
+FST files (:mod:`.fst_io`), decoding of per-frame pdf log-likelihoods
+(:mod:`.decoder`), over worker processes (:mod:`.parallel`), with LM
+weight and insertion penalty tuned on dev (:mod:`.tuning`).
 
 Example
 -------
@@ -20,23 +22,19 @@ Authors
  * sb_rectifier developers 2026
 """
 
+from sb_rectifier.decoding.arpa import make_g_from_arpa, write_arpa_g
 from sb_rectifier.decoding.decoder import (
     DecodingResult,
     decode_utterance,
     tid_loglikes,
 )
-from sb_rectifier.decoding.graph import (
-    CompiledGraph,
-    build_corpus_graph,
-    compile_hclg,
+from sb_rectifier.decoding.fst_io import (
+    check_graph_file,
     graph_size,
-    make_g_from_arpa,
-    make_g_from_grammar,
-    make_h,
-    make_l,
     read_graph,
     write_graph,
 )
+from sb_rectifier.decoding.hclg import CompiledGraph, compile_hclg, make_graph
 from sb_rectifier.decoding.lang import (
     add_lex_disambig,
     add_symbols,
@@ -44,11 +42,13 @@ from sb_rectifier.decoding.lang import (
     read_symbols,
     write_symbols,
 )
+from sb_rectifier.decoding.lexicon_fst import make_l
 from sb_rectifier.decoding.parallel import (
     ParallelDecoder,
     with_word_insertion_penalty,
 )
 from sb_rectifier.decoding.tuning import tune_and_decode
+from sb_rectifier.kaldi.hmm_utils import make_h
 
 __all__ = [
     "CompiledGraph",
@@ -56,12 +56,12 @@ __all__ = [
     "DecodingResult",
     "add_lex_disambig",
     "add_symbols",
-    "build_corpus_graph",
+    "check_graph_file",
     "compile_hclg",
     "decode_utterance",
     "graph_size",
     "make_g_from_arpa",
-    "make_g_from_grammar",
+    "make_graph",
     "make_h",
     "make_l",
     "read_graph",
@@ -70,6 +70,7 @@ __all__ = [
     "tid_loglikes",
     "tune_and_decode",
     "with_word_insertion_penalty",
+    "write_arpa_g",
     "write_graph",
     "write_symbols",
 ]

@@ -18,7 +18,7 @@ Authors
 import math
 import os
 
-from sb_rectifier.kaldi.archives import open_atomic
+from sb_rectifier.files import iter_text_lines, write_table
 
 __all__ = [
     "EPSILON",
@@ -26,9 +26,11 @@ __all__ = [
     "add_symbols",
     "disambig_names",
     "is_disambig",
+    "lexicon_rows",
     "pron_cost",
     "read_lexicon",
     "read_symbols",
+    "symbol_table",
     "write_symbols",
 ]
 
@@ -65,8 +67,6 @@ def read_symbols(path):
     >>> read_symbols(path)
     {'<eps>': 0, 'yes': 1, 'no': 2}
     """
-    from sb_rectifier.files import iter_text_lines
-
     path = os.fspath(path)
     symbols, seen_ids = {}, {}
     for number, line in iter_text_lines(path, "symbol table"):
@@ -125,9 +125,7 @@ def write_symbols(symbols, path):
     yes 1
     no 2
     """
-    with open_atomic(path, "w") as f:
-        for symbol, value in sorted(symbols.items(), key=lambda kv: kv[1]):
-            f.write(f"{symbol} {value}\n")
+    write_table(path, sorted(symbols.items(), key=lambda kv: kv[1]))
 
 
 def is_disambig(symbol):
@@ -246,6 +244,73 @@ def read_lexicon(path, pron_probs=None, with_probs=False):
             )
         seen.add(key)
         rows.append((word, phones, prob) if with_probs else (word, phones))
+    return rows
+
+
+def symbol_table(symbols, what):
+    """A symbol table given as a dict or as a file (``words.txt``).
+
+    Arguments
+    ---------
+    symbols : dict or str or os.PathLike
+        Symbol -> id, or a file that :func:`read_symbols` reads.
+    what : str
+        What the table is, for the error on a wrong type.
+
+    Returns
+    -------
+    dict
+        A copy of the table.
+
+    Example
+    -------
+    >>> symbol_table({"<eps>": 0, "a": 1}, "words")
+    {'<eps>': 0, 'a': 1}
+    >>> symbol_table(["a"], "make_l word_ids")
+    Traceback (most recent call last):
+    TypeError: make_l word_ids: expected a dict or a path, got ['a']
+    """
+    if isinstance(symbols, (str, os.PathLike)):
+        return read_symbols(symbols)
+    if not isinstance(symbols, dict):
+        raise TypeError(f"{what}: expected a dict or a path, got {symbols!r}")
+    return dict(symbols)
+
+
+def lexicon_rows(lexicon):
+    """Lexicon rows ``(word, phones, prob)`` from a file or from rows.
+
+    Arguments
+    ---------
+    lexicon : str or os.PathLike or list of tuple
+        ``lexicon.txt``/``lexiconp.txt`` (see :func:`read_lexicon`), or
+        ``(word, phones)`` / ``(word, phones, prob)`` rows.
+
+    Returns
+    -------
+    list of tuple
+        ``(word, [phone, ...], prob)``, prob 1.0 where none is given.
+
+    Example
+    -------
+    >>> lexicon_rows([("no", ["n", "oU"]), ("oh", ["oU"], 0.5)])
+    [('no', ['n', 'oU'], 1.0), ('oh', ['oU'], 0.5)]
+    >>> lexicon_rows([("no", [])])
+    Traceback (most recent call last):
+    ValueError: lexicon: word 'no' has no phones
+    """
+    if isinstance(lexicon, (str, os.PathLike)):
+        return read_lexicon(lexicon, with_probs=True)
+    rows = []
+    for row in lexicon:
+        if len(row) == 2:
+            rows.append((row[0], list(row[1]), 1.0))
+        elif len(row) == 3:
+            rows.append((row[0], list(row[1]), float(row[2])))
+        else:
+            raise ValueError(f"lexicon row {row!r}: expected (word, phones)")
+        if not rows[-1][1]:
+            raise ValueError(f"lexicon: word {row[0]!r} has no phones")
     return rows
 
 

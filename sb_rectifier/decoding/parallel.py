@@ -37,7 +37,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from tqdm import tqdm
 
-from sb_rectifier.decoding.graph import check_graph_file
+from sb_rectifier.decoding.fst_io import check_graph_file
 from sb_rectifier.files import iter_text_lines
 
 _WORKER = {}
@@ -239,7 +239,7 @@ def index_ark(path, folder, num_pdfs, model_path=None):
     from kaldiio.utils import open_like_kaldi
 
     from sb_rectifier.decoding.decoder import check_loglikes
-    from sb_rectifier.files import WriteError, write_text
+    from sb_rectifier.files import WriteError, write_table
 
     scp = os.path.join(folder, "loglikes.scp")
     copy = os.path.join(folder, "loglikes.ark")
@@ -254,7 +254,7 @@ def index_ark(path, folder, num_pdfs, model_path=None):
             f"{copy}: cannot write (the copy of {name}): {err.strerror or err}",
         )
 
-    lines, seen, last = [], set(), None
+    rows, seen, last = [], set(), None
     with open_like_kaldi(path, "rb") as fd:
         writer = None
         if stream:
@@ -264,7 +264,7 @@ def index_ark(path, folder, num_pdfs, model_path=None):
                 raise write_failed(err) from None
         try:
             while True:
-                key = _ark_key(fd, name, len(lines), last)
+                key = _ark_key(fd, name, len(rows), last)
                 if key is None:
                     break
                 if key in seen:
@@ -287,9 +287,9 @@ def index_ark(path, folder, num_pdfs, model_path=None):
                         kaldiio.save_ark(writer, {key: matrix})
                     except OSError as err:
                         raise write_failed(err) from None
-                    lines.append(f"{key} {copy}:{offset}\n")
+                    rows.append((key, f"{copy}:{offset}"))
                 else:
-                    lines.append(f"{key} {os.path.abspath(path)}:{offset}\n")
+                    rows.append((key, f"{os.path.abspath(path)}:{offset}"))
             if writer is not None:
                 try:
                     writer.close()  # flushes: may fail too
@@ -299,14 +299,14 @@ def index_ark(path, folder, num_pdfs, model_path=None):
             if writer is not None and not writer.closed:
                 with contextlib.suppress(OSError):
                     writer.close()
-    if not lines:
+    if not rows:
         raise ValueError(f"{name}: no utterances (empty archive)")
-    write_text(scp, "".join(lines))
+    write_table(scp, rows)
     return scp
 
 
 def _load(graph_path, model_path, beam, max_active):
-    from sb_rectifier.decoding.graph import read_graph
+    from sb_rectifier.decoding.fst_io import read_graph
     from sb_rectifier.kaldi import TransitionModel
 
     model = TransitionModel.read(model_path)

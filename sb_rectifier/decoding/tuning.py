@@ -15,7 +15,7 @@ import os
 
 from tqdm import tqdm
 
-from sb_rectifier.files import atomic_write, write_json, write_text
+from sb_rectifier.files import write_json, write_table, write_text
 
 logger = logging.getLogger(__name__)
 
@@ -122,9 +122,8 @@ def write_hyps(path, hyps, makedirs=False):
     >>> path.read_text()
     'u1 yes no\\nu2\\n'
     """
-    with atomic_write(path, makedirs=makedirs) as fout:
-        for utt, words in hyps.items():
-            fout.write(" ".join([utt, *words]) + "\n")
+    rows = ((utt, *words) for utt, words in hyps.items())
+    write_table(path, rows, makedirs=makedirs)
 
 
 def _not_final_summary(split, results):

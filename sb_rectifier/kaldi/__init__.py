@@ -12,12 +12,10 @@ Authors
 """
 
 from sb_rectifier.kaldi.alignments import (
-    count_pdfs,
     load_alignment_dir,
     load_pdf_alignments,
 )
 from sb_rectifier.kaldi.archives import (
-    open_atomic,
     read_int_vectors,
     write_int_vectors,
 )
@@ -25,7 +23,6 @@ from sb_rectifier.kaldi.data_dir import (
     KaldiDataDir,
     apply_cmvn,
     compute_cmvn_stats,
-    read_kaldi_table_file,
 )
 from sb_rectifier.kaldi.hmm_topology import NO_PDF, HmmState, HmmTopology
 from sb_rectifier.kaldi.transition_model import TransitionModel
@@ -38,11 +35,8 @@ __all__ = [
     "TransitionModel",
     "apply_cmvn",
     "compute_cmvn_stats",
-    "count_pdfs",
     "load_alignment_dir",
     "load_pdf_alignments",
-    "open_atomic",
     "read_int_vectors",
-    "read_kaldi_table_file",
     "write_int_vectors",
 ]

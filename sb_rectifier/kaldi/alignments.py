@@ -14,8 +14,6 @@ Authors
 import os
 import re
 
-import numpy as np
-
 from sb_rectifier.kaldi.archives import read_int_vectors
 from sb_rectifier.kaldi.transition_model import TransitionModel
 
@@ -228,44 +226,3 @@ def load_pdf_alignments(rspecifier, num_pdfs=None):
     """
     spec = os.fspath(rspecifier)
     return _collect([(spec, spec)], _pdf_checker(num_pdfs))
-
-
-def count_pdfs(alignments, num_pdfs):
-    """Counts frames per pdf (the priors of a hybrid model).
-
-    Arguments
-    ---------
-    alignments : dict
-        Utterance id -> pdf ids.
-    num_pdfs : int
-        Number of pdfs (length of the result).
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 counts of length ``num_pdfs``.
-
-    Example
-    -------
-    >>> count_pdfs({"u1": [0, 0, 2], "u2": [2]}, 4).tolist()
-    [2, 0, 2, 0]
-    """
-    counts = np.zeros(num_pdfs, dtype=np.int64)
-    for utt, values in alignments.items():
-        values = np.asarray(values)
-        if values.size == 0:
-            continue
-        if values.ndim != 1 or values.dtype.kind not in "iu":
-            raise ValueError(
-                f"utterance '{utt}': pdf ids must be a 1-D integer array, got "
-                f"{values.dtype} of shape {values.shape}"
-            )
-        low, high = int(values.min()), int(values.max())
-        if low < 0 or high >= num_pdfs:
-            bad = low if low < 0 else high
-            raise ValueError(
-                f"utterance '{utt}': pdf id {bad} out of range "
-                f"0..{num_pdfs - 1}"
-            )
-        counts += np.bincount(values, minlength=num_pdfs)
-    return counts

@@ -16,8 +16,8 @@ first element and loses its place on an empty bracket-less line, so the
 bracket-less text format is parsed here by hand.
 
 Every writer writes to a temporary file in the destination folder and renames
-it at the end (see :func:`open_atomic`), so no half-written file is left
-behind when an error interrupts it.
+it at the end (:func:`sb_rectifier.files.atomic_write`), so no half-written
+file is left behind when an error interrupts it.
 
 Authors
  * sb_rectifier developers 2026
@@ -59,34 +59,6 @@ _SPECIFIER_OPTIONS = {
 _SPECIFIER_RE = re.compile(r"^([a-z]+(?:,[a-z]+)*):(.*)$", re.DOTALL)
 _INT32_MIN = np.iinfo(np.int32).min
 _INT32_MAX = np.iinfo(np.int32).max
-
-
-def open_atomic(path, mode="wb"):
-    """Opens ``path`` for writing through a temporary file and a rename.
-
-    :func:`sb_rectifier.files.atomic_write` with binary mode by default.
-
-    Arguments
-    ---------
-    path : str or os.PathLike
-        The file to (re)write.
-    mode : str
-        ``"wb"`` (default) or ``"w"``.
-
-    Returns
-    -------
-    contextlib.AbstractContextManager
-        Yields the temporary file.
-
-    Example
-    -------
-    >>> path = getfixture("tmpdir") / "out.txt"
-    >>> with open_atomic(path, "w") as f:
-    ...     _ = f.write("hello\\n")
-    >>> open(path).read()
-    'hello\\n'
-    """
-    return atomic_write(path, mode)
 
 
 def _parse_specifier(spec):

@@ -16,60 +16,10 @@ import os
 import kaldiio
 import numpy as np
 
-from sb_rectifier.files import iter_text_lines
+from sb_rectifier.files import read_table
 
 CMVN_VAR_FLOOR = 1.0e-20  # Kaldi's floor on the variance in ApplyCmvn.
 PROBE_UTTERANCES = 16  # utterances read to find the feature dim
-
-
-def read_kaldi_table_file(path, what, single_token=False, allow_empty=False):
-    """Reads a Kaldi text table (``utt2spk``, ``text``, ``feats.scp``, ...).
-
-    As in Kaldi, the key is the first whitespace-separated token of a line
-    and the value is the rest of the line, stripped.
-
-    Arguments
-    ---------
-    path : str or os.PathLike
-        The file.
-    what : str
-        What the file is for (used in error messages).
-    single_token : bool
-        Require the value to be exactly one token (``utt2spk``).
-    allow_empty : bool
-        Allow an empty value (``text`` of a silent utterance).
-
-    Returns
-    -------
-    dict
-        Key -> value (str), in file order.
-
-    Example
-    -------
-    >>> path = getfixture("tmpdir") / "utt2spk"
-    >>> _ = open(path, "w").write("s1-u1 s1\\ns1-u2 s1\\n")
-    >>> read_kaldi_table_file(path, "speaker map", single_token=True)
-    {'s1-u1': 's1', 's1-u2': 's1'}
-    """
-    path = os.fspath(path)
-    table = {}
-    for number, line in iter_text_lines(path, what):
-        parts = line.strip().split(None, 1)
-        if not parts:
-            raise ValueError(f"{path}: line {number} is empty")
-        key = parts[0]
-        value = parts[1].strip() if len(parts) > 1 else ""
-        if not value and not allow_empty:
-            raise ValueError(f"{path}: line {number}: key '{key}' has no value")
-        if single_token and len(value.split()) != 1:
-            raise ValueError(
-                f"{path}: line {number}: key '{key}' must have exactly "
-                f"one value, got {value!r}"
-            )
-        if key in table:
-            raise ValueError(f"{path}: duplicate key '{key}' (line {number})")
-        table[key] = value
-    return table
 
 
 def compute_cmvn_stats(feats_list):
@@ -238,7 +188,7 @@ class KaldiDataDir:
         self.use_cmvn = bool(apply_cmvn)
         self.norm_vars = bool(norm_vars)
         self.feats_scp = os.path.join(self.path, "feats.scp")
-        feats_table = read_kaldi_table_file(
+        feats_table = read_table(
             self.feats_scp, "feature list (feats.scp) of the data directory"
         )
         if not feats_table:
@@ -251,7 +201,7 @@ class KaldiDataDir:
         self.cmvn_scp = os.path.join(self.path, "cmvn.scp")
         self.has_cmvn = os.path.isfile(self.cmvn_scp)
         if os.path.isfile(self.utt2spk_file):
-            self.utt2spk = read_kaldi_table_file(
+            self.utt2spk = read_table(
                 self.utt2spk_file, "utt2spk", single_token=True
             )
             for utt in self.utt_ids:
@@ -270,7 +220,7 @@ class KaldiDataDir:
 
         spk2utt_file = os.path.join(self.path, "spk2utt")
         if os.path.isfile(spk2utt_file):
-            table = read_kaldi_table_file(spk2utt_file, "spk2utt")
+            table = read_table(spk2utt_file, "spk2utt")
             self.spk2utt = {spk: utts.split() for spk, utts in table.items()}
             for spk, utts in self.spk2utt.items():
                 for utt in utts:
@@ -287,7 +237,7 @@ class KaldiDataDir:
 
         text_file = os.path.join(self.path, "text")
         self.text = (
-            read_kaldi_table_file(text_file, "text", allow_empty=True)
+            read_table(text_file, "text", allow_empty=True)
             if os.path.isfile(text_file)
             else {}
         )
@@ -296,7 +246,7 @@ class KaldiDataDir:
         self._utt2num_frames_file = os.path.join(self.path, "utt2num_frames")
         self._declared_frames = {}
         if os.path.isfile(self._utt2num_frames_file):
-            table = read_kaldi_table_file(
+            table = read_table(
                 self._utt2num_frames_file, "utt2num_frames", single_token=True
             )
             for utt, value in table.items():
@@ -310,7 +260,7 @@ class KaldiDataDir:
         self._cmvn_stats = {}
         self.cmvn_per_utt = False
         if self.has_cmvn:
-            cmvn_keys = read_kaldi_table_file(self.cmvn_scp, "cmvn.scp")
+            cmvn_keys = read_table(self.cmvn_scp, "cmvn.scp")
             speakers = {self.utt2spk[u] for u in self.utt_ids}
             if not speakers <= cmvn_keys.keys():
                 if self._utt_set <= cmvn_keys.keys():

@@ -21,11 +21,12 @@ Authors
 """
 
 import itertools
+import math
 import os
 
 import numpy as np
 
-from sb_rectifier.kaldi.archives import open_atomic
+from sb_rectifier.files import atomic_write
 from sb_rectifier.kaldi.basic_io import (
     BinaryTokenReader,
     BinaryWriter,
@@ -300,6 +301,96 @@ class TransitionModel:
             if self.tid_is_self_loop[tid]:
                 return tid
         return 0
+
+    def transition_states_of(self, phone, hmm_state):
+        """The transition states (1-based) of one HMM state of a phone.
+
+        A monophone model has exactly one per emitting (phone, state); a
+        context-dependent one has one per pdf pair that the tree gives it.
+
+        Arguments
+        ---------
+        phone : int
+            Phone id.
+        hmm_state : int
+            HMM state index within the phone's topology entry.
+
+        Returns
+        -------
+        tuple of int
+            The transition states, in tuple order (empty if none).
+
+        Example
+        -------
+        >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
+        >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1, 2]))
+        >>> tm.transition_states_of(2, 1), tm.transition_states_of(3, 0)
+        ((5,), ())
+        """
+        lookup = getattr(self, "_states_of", None)
+        if lookup is None:
+            lookup = {}
+            for tstate, (p, s, _fwd, _loop) in enumerate(self.tuples, 1):
+                lookup.setdefault((p, s), []).append(tstate)
+            lookup = {key: tuple(value) for key, value in lookup.items()}
+            self._states_of = lookup
+        return lookup.get((int(phone), int(hmm_state)), ())
+
+    def transition_log_prob(self, tid):
+        """The log-probability of a transition-id (Kaldi's
+        ``GetTransitionLogProb``).
+
+        Arguments
+        ---------
+        tid : int
+            Transition-id, ``1..num_transition_ids``.
+
+        Returns
+        -------
+        float
+            Its (trained) log-probability.
+
+        Example
+        -------
+        >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
+        >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1]))
+        >>> round(math.exp(tm.transition_log_prob(1)), 4)
+        0.75
+        """
+        if not 1 <= tid <= self.num_transition_ids:
+            raise ValueError(
+                f"TransitionModel: transition-id {tid} out of range "
+                f"1..{self.num_transition_ids}"
+            )
+        return float(self.log_probs[tid])
+
+    def non_self_loop_log_prob(self, tstate):
+        """``log(1 - p(self-loop))`` of a transition state (Kaldi's
+        ``GetNonSelfLoopLogProb``).
+
+        Arguments
+        ---------
+        tstate : int
+            Transition state (1-based).
+
+        Returns
+        -------
+        float
+            0.0 for a state without self-loop; ``-inf`` for a self-loop of
+            probability 1.
+
+        Example
+        -------
+        >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
+        >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1]))
+        >>> round(math.exp(tm.non_self_loop_log_prob(1)), 4)
+        0.25
+        """
+        loop = self.self_loop_of(tstate)
+        if not loop:
+            return 0.0
+        p_loop = math.exp(self.transition_log_prob(loop))
+        return math.log1p(-p_loop) if p_loop < 1.0 else -math.inf
 
     def _check_tids(self, ali, context):
         ali = np.asarray(ali)
@@ -666,7 +757,7 @@ class TransitionModel:
         True
         """
         data = self.to_bytes(binary=binary, precision=precision)
-        with open_atomic(path, "wb") as f:
+        with atomic_write(path, "wb") as f:
             f.write(data)
 
     @classmethod

@@ -27,7 +27,8 @@ import re
 
 import numpy as np
 
-from sb_rectifier.files import RunLock, read_json, write_json
+from sb_rectifier.files import read_json, write_json
+from sb_rectifier.locks import RunLock
 
 DATA_KEYS = (
     "data_folder",
@@ -73,7 +74,7 @@ def lock_output_folder(folder):
     >>> lock = lock_output_folder(out)
     >>> lock_output_folder(out)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    sb_rectifier.files.FolderInUseError: ...in use by another run (pid ...
+    sb_rectifier.locks.FolderInUseError: ...in use by another run (pid ...
     >>> lock.release()
     """
     return RunLock.for_folder(

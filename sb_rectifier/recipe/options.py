@@ -14,6 +14,7 @@ import numbers
 import os
 
 STORE_DEVICES = ("cpu", "cuda")
+STAGES = ("data", "train", "evaluate", "decode")
 
 
 def _is_int(value):
@@ -78,6 +79,15 @@ _RULES = {
         ),
         "cpu, cuda or cuda:<n>",
     ),
+    "stages": (
+        lambda v: (
+            isinstance(v, (list, tuple))
+            and bool(v)
+            and len(set(v)) == len(v)
+            and all(isinstance(x, str) and x in STAGES for x in v)
+        ),
+        f"a non-empty list of distinct stages from [{', '.join(STAGES)}]",
+    ),
     "data_name": (
         lambda v: (
             isinstance(v, str)
@@ -116,6 +126,9 @@ def check_options(hparams):
     >>> check_options({"num_layers": 0})
     Traceback (most recent call last):
     ValueError: num_layers: must be an integer >= 1, got 0
+    >>> check_options({"stages": ["decode", "score"]})
+    Traceback (most recent call last):
+    ValueError: stages: must be a non-empty list of distinct stages from [data, train, evaluate, decode], got ['decode', 'score']
     """
     for name, (check, accepts) in _RULES.items():
         if name in hparams and not check(hparams[name]):

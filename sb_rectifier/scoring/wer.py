@@ -25,12 +25,12 @@ Authors
 import itertools
 import math
 import os
-import struct
 from dataclasses import dataclass, field
 
 import kaldialign
 
 from sb_rectifier.files import iter_text_lines
+from sb_rectifier.kaldi.basic_io import to_float32
 from sb_rectifier.scoring.glm import normalize
 
 MODES = ("strict", "present", "all")
@@ -111,11 +111,6 @@ def _parse_text(lines, name):
     return texts
 
 
-def _float32(value):
-    """Rounds to single precision, as Kaldi's ``BaseFloat``."""
-    return struct.unpack("f", struct.pack("f", value))[0]
-
-
 def kaldi_percent(numerator, denominator):
     """A percentage formatted as Kaldi's ``compute-wer`` prints it.
 
@@ -140,7 +135,7 @@ def kaldi_percent(numerator, denominator):
     """
     if denominator == 0:
         return "-nan" if numerator == 0 else "inf"
-    return f"{_float32(100.0 * numerator / denominator):.2f}"
+    return f"{to_float32(100.0 * numerator / denominator):.2f}"
 
 
 def _flatten(slots, choice):

@@ -2,5 +2,6 @@
 
 from sb_rectifier.training.checkpoints import SafeCheckpointer
 from sb_rectifier.training.hybrid_brain import HybridBrain
+from sb_rectifier.training.metrics_log import EpochMetricsLogger
 
-__all__ = ["HybridBrain", "SafeCheckpointer"]
+__all__ = ["EpochMetricsLogger", "HybridBrain", "SafeCheckpointer"]

@@ -4,24 +4,16 @@ Authors
  * sb_rectifier developers 2026
 """
 
+import contextlib
 import logging
-import os
 import time
 
 import speechbrain as sb
 import torch
 import torch.nn.functional as F
 from speechbrain.nnet.schedulers import update_learning_rate
-from speechbrain.utils.distributed import if_main_process
 
 from sb_rectifier.data.frame_dataset import FrameDataset
-from sb_rectifier.files import (
-    WriteError,
-    read_json,
-    temp_sibling,
-    write_json,
-    write_text,
-)
 
 logger = logging.getLogger(__name__)
 CKPT_CHECK_STEPS = 100  # DDP: steps between mid-epoch checkpoint decisions
@@ -57,11 +49,19 @@ class HybridBrain(sb.Brain):
     same global shuffle, so N processes train as one process with the same
     ``batch_size`` does (DDP averages the gradients). Dev and test are
     shared out by utterance, each process evaluating its own block, and
-    the frame metrics and sparsity statistics are summed over processes.
+    the frame metrics are summed over processes.
 
-    Expected ``hparams``: ``train_logger`` (a SpeechBrain train logger);
-    optional ``lr_annealing``, ``epoch_counter`` and ``metrics_file`` (a
-    JSON file that receives one record per epoch).
+    Required ``hparams`` (a missing one is an error): ``train_logger`` (a
+    SpeechBrain train logger, e.g.
+    :class:`~sb_rectifier.training.EpochMetricsLogger`), ``lr_annealing``
+    (a scheduler called with the dev cross-entropy, or None for a constant
+    learning rate) and ``epoch_counter``. Other hparams are SpeechBrain's
+    run options (e.g. ``ckpt_interval_minutes``).
+
+    ``valid_context``, when set, is called with the epoch number and
+    returns a context manager entered around that epoch's validation
+    (e.g. :func:`sb_rectifier.sparsity.collect`, statistics at every
+    epoch).
 
     Example
     -------
@@ -86,17 +86,37 @@ class HybridBrain(sb.Brain):
     ...     modules,
     ...     lambda p: torch.optim.SGD(p, lr=0.1),
     ...     hparams={
-    ...         "train_logger": sb.utils.train_logger.FileTrainLogger(log)
+    ...         "train_logger": sb.utils.train_logger.FileTrainLogger(log),
+    ...         "lr_annealing": None,
+    ...         "epoch_counter": sb.utils.epoch_loop.EpochCounter(1),
     ...     },
     ...     run_opts={"device": "cpu", "noprogressbar": True},
     ... )
-    >>> counter = sb.utils.epoch_loop.EpochCounter(1)
-    >>> brain.fit(counter, data, data, train_loader_kwargs={"batch_size": 16})
+    >>> brain.fit(
+    ...     brain.hparams.epoch_counter,
+    ...     data,
+    ...     data,
+    ...     train_loader_kwargs={"batch_size": 16},
+    ... )
     >>> sorted(brain.last_valid_stats)
     ['ce', 'frame_acc', 'frames']
     """
 
+    REQUIRED_HPARAMS = ("train_logger", "lr_annealing", "epoch_counter")
     eval_split = "test"
+    valid_context = None
+
+    def __init__(self, *args, hparams=None, **kwargs):
+        missing = [k for k in self.REQUIRED_HPARAMS if k not in (hparams or {})]
+        if missing:
+            raise ValueError(
+                f"HybridBrain: hparams lack {', '.join(missing)} (required: "
+                f"{', '.join(self.REQUIRED_HPARAMS)}; lr_annealing may be "
+                "None)"
+            )
+        super().__init__(*args, hparams=hparams, **kwargs)
+        self._valid_context = None
+        self.train_stats = None
 
     def make_dataloader(
         self, dataset, stage, ckpt_prefix="dataloader-", **loader_kwargs
@@ -238,7 +258,9 @@ class HybridBrain(sb.Brain):
         epoch : int, optional
             The epoch.
         """
-        self._start_sparsity(stage, epoch)
+        if stage == sb.Stage.VALID and self.valid_context is not None:
+            self._valid_context = contextlib.ExitStack()
+            self._valid_context.enter_context(self.valid_context(epoch))
         self._ce_sum = torch.zeros((), device=self.device, dtype=torch.float64)
         self._correct = torch.zeros((), device=self.device, dtype=torch.long)
         self._frames = 0
@@ -283,25 +305,24 @@ class HybridBrain(sb.Brain):
             The epoch.
         """
         elapsed = time.time() - self._stage_start
-        self._finish_sparsity()
+        if self._valid_context is not None:
+            context, self._valid_context = self._valid_context, None
+            context.close()
         if stage == sb.Stage.TRAIN:
-            self.train_stats = {"loss": stage_loss}
-            self._train_time = elapsed
+            self.train_stats = {"loss": stage_loss, "seconds": elapsed}
             return
         stats = self.frame_metrics()
         if stage == sb.Stage.VALID:
             self.last_valid_stats = stats
             lr = self.optimizer.param_groups[0]["lr"]
-            annealing = getattr(self.hparams, "lr_annealing", None)
-            if annealing is not None:
-                lr, new_lr = annealing(stats["ce"])
+            if self.hparams.lr_annealing is not None:
+                lr, new_lr = self.hparams.lr_annealing(stats["ce"])
                 update_learning_rate(self.optimizer, new_lr)
             self.hparams.train_logger.log_stats(
                 {"epoch": epoch, "lr": lr},
-                train_stats=getattr(self, "train_stats", None),
+                train_stats=self.train_stats,
                 valid_stats={k: stats[k] for k in ("ce", "frame_acc")},
             )
-            self._record_epoch(epoch, lr, stats)
             if self.checkpointer is not None:
                 self.checkpointer.save_and_keep_only(
                     meta={
@@ -312,168 +333,14 @@ class HybridBrain(sb.Brain):
                 )
         else:
             self.last_test_stats = stats
-            counter = getattr(self.hparams, "epoch_counter", None)
             split = self.eval_split
             self.hparams.train_logger.log_stats(
                 {
-                    "best checkpoint (epoch)": counter.current
-                    if counter
-                    else None,
+                    "best checkpoint (epoch)": self.hparams.epoch_counter.current,
                     f"{split} ce": stats["ce"],
                     f"{split} frame_acc": stats["frame_acc"],
                 }
             )
-
-    @torch.no_grad()
-    def write_log_likelihoods(
-        self, dataset, priors, ark_path, prior_scale=1.0, max_frames=20000
-    ):
-        """Writes scaled log-likelihoods of every utterance as Kaldi ark/scp.
-
-        ``log p(x|s) ~ log p(s|x) - prior_scale * log p(s)`` per frame:
-        what Kaldi's ``latgen-faster-mapped`` reads and what
-        :mod:`sb_rectifier.decoding` decodes. The matrices are streamed to
-        disk (a large test set need not fit in memory); ``<ark>.scp`` is
-        written last, so an interrupted run leaves no usable half-file.
-
-        Arguments
-        ---------
-        dataset : FrameDataset
-            Utterances to score, in order.
-        priors : sb_rectifier.nnet.SenonePriors
-            Training priors.
-        ark_path : str
-            Output archive (``.ark``); the scp goes next to it.
-        prior_scale : float
-            Exponent of the priors.
-        max_frames : int
-            Frames per forward pass.
-
-        Returns
-        -------
-        str
-            The scp path.
-        """
-        import kaldiio
-
-        loader = self.make_dataloader(
-            dataset,
-            sb.Stage.TEST,
-            ckpt_prefix=None,
-            max_frames=max_frames,
-            shard=False,
-        )
-        self.modules.eval()
-        priors = priors.to(self.device)
-        scp_path = os.path.splitext(ark_path)[0] + ".scp"
-        os.makedirs(os.path.dirname(os.path.abspath(ark_path)), exist_ok=True)
-        tmp_ark, tmp_scp = temp_sibling(ark_path), temp_sibling(scp_path)
-        try:
-            with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
-                for batch in loader:
-                    with self.evaluation_ctx:
-                        logits = self.compute_forward(batch, sb.Stage.TEST)
-                    scores = priors(
-                        F.log_softmax(logits.float(), dim=-1), prior_scale
-                    )
-                    scores = scores.cpu().numpy()
-                    start = 0
-                    for utt, length in zip(
-                        batch.utt_ids, batch.lengths.tolist(), strict=True
-                    ):
-                        writer(utt, scores[start : start + length])
-                        start += length
-            with open(tmp_scp, encoding="utf-8") as fin:
-                text = fin.read().replace(f"{tmp_ark}:", f"{ark_path}:")
-            os.replace(tmp_ark, ark_path)
-        except OSError as err:
-            for path in (tmp_ark, tmp_scp):
-                if os.path.exists(path):
-                    os.unlink(path)
-            raise WriteError(
-                err.errno, f"{ark_path}: cannot write: {err.strerror or err}"
-            ) from None
-        finally:
-            if os.path.exists(tmp_scp):
-                os.unlink(tmp_scp)
-        write_text(scp_path, text)
-        return scp_path
-
-    def _start_sparsity(self, stage, epoch):
-        """Attaches a SparsityMonitor to the hidden units when configured.
-
-        ``hparams.sparsity_folder`` switches it on: statistics are gathered
-        while ``evaluate()`` runs (tag: ``eval_split``, e.g. the best
-        checkpoint on dev) and, with ``hparams.sparsity_every_epoch``,
-        during every validation (tag ``dev_epoch<N>``). No extra forward
-        pass is made.
-        """
-        self._sparsity = None
-        folder = getattr(self.hparams, "sparsity_folder", None)
-        if folder is None or stage == sb.Stage.TRAIN:
-            return
-        if stage == sb.Stage.VALID:
-            if not getattr(self.hparams, "sparsity_every_epoch", False):
-                return
-            tag = f"dev_epoch{epoch}"
-        else:
-            tag = self.eval_split
-        from sb_rectifier.sparsity import SparsityMonitor
-
-        model = self.modules.model
-        model = getattr(model, "module", model)  # DDP-wrapped
-        self._sparsity = (SparsityMonitor(model).attach(), folder, tag, epoch)
-
-    def _finish_sparsity(self):
-        """Reduces over ranks and exports the statistics of the stage."""
-        if getattr(self, "_sparsity", None) is None:
-            return
-        from sb_rectifier.sparsity import export_all
-
-        monitor, folder, tag, epoch = self._sparsity
-        self._sparsity = None
-        monitor.remove()
-        monitor.all_reduce()
-        if if_main_process():
-            counter = getattr(self.hparams, "epoch_counter", None)
-            meta = {
-                "tag": tag,
-                "epoch": epoch
-                if epoch is not None
-                else (counter.current if counter else None),
-                "unit": str(getattr(self.hparams, "unit_name", "")),
-                "num_layers": getattr(self.hparams, "num_layers", None),
-                "neurons": getattr(self.hparams, "neurons", None),
-            }
-            self.sparsity_files = export_all(
-                monitor.results(), folder, tag, meta
-            )
-
-    def _record_epoch(self, epoch, lr, stats):
-        """Appends (or replaces) this epoch's record in the metrics file."""
-        path = getattr(self.hparams, "metrics_file", None)
-        if path is None or not if_main_process():
-            return
-        records = []
-        if os.path.isfile(path):
-            records = [
-                r
-                for r in read_json(path, "metrics file")
-                if r["epoch"] != epoch
-            ]
-        train_loss = getattr(self, "train_stats", {}).get("loss")
-        records.append(
-            {
-                "epoch": epoch,
-                "lr": lr,
-                "train_loss": train_loss,
-                "dev_ce": stats["ce"],
-                "dev_frame_acc": stats["frame_acc"],
-                "train_seconds": getattr(self, "_train_time", None),
-            }
-        )
-        records.sort(key=lambda r: r["epoch"])
-        write_json(path, records)
 
 
 def _world_size():

@@ -1,7 +1,9 @@
 """Decoding a log-likelihood archive: CLI, workers, dev tuning."""
 
 import json
+import os
 
+import kaldifst as kf
 import kaldiio
 import numpy as np
 import pytest
@@ -10,7 +12,9 @@ from sb_rectifier.cli.main import main
 from sb_rectifier.corpus.make_corpus import CorpusConfig, make_corpus
 from sb_rectifier.decoding import (
     ParallelDecoder,
-    build_corpus_graph,
+    make_graph,
+    read_graph,
+    read_lexicon,
     read_symbols,
     tune_and_decode,
 )
@@ -24,7 +28,7 @@ def setup(tmp_path_factory):
     corpus = root / "corpus"
     make_corpus(str(corpus), CorpusConfig(hours=0.01, seed=5), progress=False)
     model = corpus / "exp" / "ali_train" / "final.mdl"
-    build_corpus_graph(
+    make_graph(
         str(corpus / "data" / "lang"), str(model), out_dir=str(root / "graph")
     )
     rng = np.random.default_rng(0)
@@ -145,3 +149,36 @@ def test_tuning_chooses_on_dev_and_decodes_test_once(setup, tmp_path):
         tmp_path / "test" / "wer.txt"
     ).is_file()
     assert saved["test"]["real_time_factor"] > 0
+
+
+def test_the_corpus_lang_dir_is_complete(setup):
+    """make-corpus writes data/lang/G.fst, so data/lang is a Kaldi lang
+    directory; a corpus made before that gets the same G.fst when reused."""
+    root, corpus, model, _ = setup
+    lang = corpus / "data" / "lang"
+    for name in ("phones.txt", "words.txt", "lexicon.txt", "G.fst"):
+        assert (lang / name).is_file(), name
+    G = read_graph(lang / "G.fst")
+    word_ids = read_symbols(lang / "words.txt")
+    pronounced = {row[0] for row in read_lexicon(lang / "lexicon.txt")}
+    kf.arcsort(G, sort_type="ilabel")
+    accepted = 0
+    for split in ("train", "dev", "test"):
+        for line in (corpus / "data" / split / "text").read_text().splitlines():
+            words = line.split()[1:]
+            sentence = kf.make_linear_acceptor([word_ids[w] for w in words])
+            reached = kf.compose(sentence, G)
+            kf.connect(reached)
+            # Every transcript whose words have pronunciations is in G.
+            assert (reached.num_states > 0) == pronounced.issuperset(words)
+            accepted += reached.num_states > 0
+    assert accepted > 30
+    # An older corpus has no G.fst: reusing it adds the same file.
+    made = (lang / "G.fst").read_bytes()
+    (lang / "G.fst").unlink()
+    make_corpus(str(corpus), CorpusConfig(hours=0.01, seed=5), progress=False)
+    assert (lang / "G.fst").read_bytes() == made
+    assert not [n for n in os.listdir(lang) if n.startswith(".")]
+    # The decoder's graph is the lang directory's.
+    hclg = read_graph(root / "graph" / "HCLG.fst")
+    assert make_graph(lang, model).hclg.to_str() == hclg.to_str()

@@ -9,7 +9,11 @@ import torch
 from sb_rectifier import RectifierDNN
 from sb_rectifier.data import FrameDataset, FrameStore
 from sb_rectifier.nnet import GlobalNormalization
-from sb_rectifier.training import HybridBrain, SafeCheckpointer
+from sb_rectifier.training import (
+    EpochMetricsLogger,
+    HybridBrain,
+    SafeCheckpointer,
+)
 
 
 class Interrupt(Exception):
@@ -62,11 +66,12 @@ def _brain(folder, store, run_opts=None, epochs=2):
             p, lr=0.05, momentum=0.9, nesterov=True
         ),
         hparams={
-            "train_logger": sb.utils.train_logger.FileTrainLogger(
-                os.path.join(folder, "log.txt")
+            "train_logger": EpochMetricsLogger(
+                os.path.join(folder, "log.txt"),
+                os.path.join(folder, "metrics.json"),
             ),
+            "lr_annealing": None,
             "epoch_counter": counter,
-            "metrics_file": os.path.join(folder, "metrics.json"),
         },
         run_opts={"device": "cpu", "noprogressbar": True, **(run_opts or {})},
         checkpointer=checkpointer,
@@ -101,6 +106,17 @@ def test_trains_and_reports_frame_weighted_metrics(tmp_path):
     records = __import__("json").load(open(tmp_path / "metrics.json"))
     assert [r["epoch"] for r in records] == [1, 2, 3]
     assert records[-1]["dev_ce"] < records[0]["dev_ce"]
+
+
+def test_a_missing_hparam_is_an_error_naming_it(tmp_path):
+    model = RectifierDNN(input_size=3, num_layers=1, neurons=4, n_pdfs=2)
+    log = sb.utils.train_logger.FileTrainLogger(str(tmp_path / "log.txt"))
+    with pytest.raises(ValueError, match="hparams lack lr_annealing"):
+        HybridBrain(
+            modules={"model": model},
+            hparams={"train_logger": log, "epoch_counter": None},
+            run_opts={"device": "cpu"},
+        )
 
 
 def test_interrupted_epoch_resumes_where_it_stopped(tmp_path):

@@ -42,3 +42,19 @@ def test_main_job_debug_end_to_end(tmp_path):
         hyps = (run / "decode" / split / "hyp.txt").read_text().splitlines()
         refs = (corpus / "data" / split / "text").read_text().splitlines()
         assert [h.split()[0] for h in hyps] == [r.split()[0] for r in refs]
+
+    # The decode stage alone, on the finished experiment, with other
+    # decoder settings: a new grid and WER, the training left as it was.
+    metrics = (run / "metrics.json").read_bytes()
+    checkpoints = sorted(p.name for p in (run / "save").iterdir())
+    redo = subprocess.run(
+        cmd + ["--stages=[decode]", "--lm_weights=[4]", "--beam", "8"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert redo.returncode == 0, redo.stdout[-3000:] + redo.stderr[-3000:]
+    again = json.loads((run / "summary.json").read_text())
+    decoding = json.loads((run / "decode" / "decoding.json").read_text())
+    assert len(decoding["dev_grid"]) == 7 and again["lm_weight"] == 4
+    assert again["dev_ce"] == summary["dev_ce"]
+    assert (run / "metrics.json").read_bytes() == metrics
+    assert sorted(p.name for p in (run / "save").iterdir()) == checkpoints

@@ -25,7 +25,8 @@ from faults import run_with_file_size_limit, sb_rectifier_command
 
 from sb_rectifier.cli.main import main
 from sb_rectifier.decoding import ParallelDecoder, tune_and_decode
-from sb_rectifier.decoding.graph import compile_hclg, write_graph
+from sb_rectifier.decoding.fst_io import write_graph
+from sb_rectifier.decoding.hclg import compile_hclg
 from sb_rectifier.decoding.lang import write_symbols
 from sb_rectifier.files import TMP_MARK
 from sb_rectifier.kaldi.hmm_topology import HmmTopology

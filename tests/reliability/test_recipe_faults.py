@@ -28,11 +28,10 @@ from train_runner import run_train, train_command, train_module
 
 from sb_rectifier.data.frame_store import FrameStore
 from sb_rectifier.data.kaldi_frames import prepare_split
-from sb_rectifier.files import temp_sibling
+from sb_rectifier.files import read_table, temp_sibling
 from sb_rectifier.kaldi import (
     KaldiDataDir,
     TransitionModel,
-    read_kaldi_table_file,
     write_int_vectors,
 )
 from sb_rectifier.recipe.experiment import ExperimentMismatchError
@@ -410,7 +409,7 @@ def test_non_utf8_table_names_file_and_line(tmp_path, name):
     path.write_bytes(b"".join(lines))
     expected = rf"{path}: line 3: not valid UTF-8 \(byte 0xe9 at column \d+\)"
     with pytest.raises(ValueError, match=expected):
-        read_kaldi_table_file(path, name, allow_empty=True)
+        read_table(path, name, allow_empty=True)
     if name == "utt2spk":
         with pytest.raises(ValueError, match=expected):
             KaldiDataDir(root / "data" / "train")

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from sb_rectifier.kaldi.alignments import (
-    count_pdfs,
     load_alignment_dir,
     load_pdf_alignments,
 )
@@ -239,13 +238,3 @@ def test_load_pdf_alignments(tmp_path):
     path.write_text("u1 0 1 \nu1 4 \n")
     with pytest.raises(ValueError, match="utterance 'u1' appears twice"):
         load_pdf_alignments(str(path))
-
-
-def test_count_pdfs():
-    ali = {"u1": np.array([0, 0, 2], np.int32), "u2": np.array([3, 1])}
-    counts = count_pdfs(ali, 5)
-    assert counts.dtype == np.int64 and counts.tolist() == [2, 1, 1, 1, 0]
-    with pytest.raises(ValueError, match="utterance 'u2': pdf id 3"):
-        count_pdfs(ali, 3)
-    with pytest.raises(ValueError, match="utterance 'n': pdf id -1"):
-        count_pdfs({"n": np.array([-1, 0])}, 3)

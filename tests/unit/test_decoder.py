@@ -9,18 +9,14 @@ import numpy as np
 import pytest
 from topologies import kaldi_topology
 
+from sb_rectifier.decoding.arpa import make_g_from_arpa
 from sb_rectifier.decoding.decoder import (
     check_loglikes,
     decode_utterance,
     tid_loglikes,
 )
-from sb_rectifier.decoding.graph import (
-    build_corpus_graph,
-    compile_hclg,
-    make_g_from_arpa,
-    read_graph,
-    write_graph,
-)
+from sb_rectifier.decoding.fst_io import read_graph, write_graph
+from sb_rectifier.decoding.hclg import compile_hclg, make_graph
 from sb_rectifier.decoding.lang import read_symbols
 from sb_rectifier.kaldi.hmm_topology import HmmTopology
 from sb_rectifier.kaldi.transition_model import TransitionModel
@@ -302,7 +298,7 @@ def test_corpus_graph_decodes_oracle_likelihoods(corpus, tmp_path):
     lang = folder / "data" / "lang"
     mdl = folder / "exp" / "ali_train" / "final.mdl"
     out = tmp_path / "graph"
-    graph = build_corpus_graph(lang, mdl, out_dir=out, const=True)
+    graph = make_graph(lang, mdl, out_dir=out, const=True)
     assert sorted(os.listdir(out)) == ["HCLG.fst", "words.txt"]
     assert read_symbols(out / "words.txt") == graph.word_ids
     hclg = read_graph(out / "HCLG.fst", vector=False)

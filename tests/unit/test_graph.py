@@ -1,4 +1,7 @@
-"""Lang files, H, L, G and HCLG construction (sb_rectifier.decoding)."""
+"""Lang files, H, L and HCLG construction, graph files (sb_rectifier.decoding).
+
+G from the corpus grammar is tested in test_grammar.py.
+"""
 
 import math
 
@@ -7,28 +10,19 @@ import numpy as np
 import pytest
 from topologies import kaldi_topology
 
-from sb_rectifier.corpus.grammar import (
-    TEMPLATES,
-    sample_sentences,
-    template_of,
-    vocabulary,
-)
-from sb_rectifier.decoding.graph import (
-    compile_hclg,
-    graph_size,
-    make_g_from_grammar,
-    make_h,
-    make_l,
-    read_graph,
-    write_graph,
-)
+from sb_rectifier.decoding.arpa import write_arpa_g
+from sb_rectifier.decoding.fst_io import graph_size, read_graph, write_graph
+from sb_rectifier.decoding.hclg import compile_hclg, make_graph
 from sb_rectifier.decoding.lang import (
     add_lex_disambig,
     add_symbols,
     read_lexicon,
     read_symbols,
+    write_symbols,
 )
+from sb_rectifier.decoding.lexicon_fst import make_l
 from sb_rectifier.kaldi.hmm_topology import HmmTopology
+from sb_rectifier.kaldi.hmm_utils import make_h
 from sb_rectifier.kaldi.transition_model import TransitionModel
 
 # Kaldi's standard topology (utils/gen_topo.pl): 3-state phones and a
@@ -72,12 +66,6 @@ def _best(fst):
         return False, [], [], math.inf
     ok, ins, outs, w = kf.get_linear_symbol_sequence(kf.shortest_path(fst))
     return ok, ins, outs, w.value
-
-
-def _accepts(G, word_ids):
-    """Best path of the linear acceptor ``word_ids`` through G."""
-    A = kf.make_linear_acceptor(word_ids)
-    return _best(kf.compose(A, G))
 
 
 # ---------------------------------------------------------------- lang.py
@@ -260,104 +248,6 @@ def test_l_pronunciation_probabilities():
     assert cost == pytest.approx(-math.log(0.25), abs=1e-5)
 
 
-# ----------------------------------------------------------------------- G
-
-
-@pytest.fixture(scope="module")
-def grammar_g():
-    word_ids = {"<eps>": 0, **{w: i for i, w in enumerate(vocabulary(), 1)}}
-    return make_g_from_grammar(TEMPLATES, word_ids), word_ids
-
-
-def test_g_accepts_every_sampled_sentence(grammar_g):
-    G, word_ids = grammar_g
-    for words in sample_sentences(0, 200):
-        ok, *_ = _accepts(G, [word_ids[w] for w in words])
-        assert ok, words
-    # Digit strings of any length >= 1 (digit_range=None).
-    for text in ("dial one", "oh", "the code is " + "nine " * 20):
-        assert _accepts(G, [word_ids[w] for w in text.split()])[0], text
-
-
-def test_g_rejects_ungrammatical_sentences(grammar_g):
-    G, word_ids = grammar_g
-    for text in (
-        "",
-        "turn the kitchen on",
-        "please please dial one",
-        "call",
-        "one two call",
-        "thank you very",
-        "good morning alice bob",
-        "my number is",
-        "play some some jazz music in the kitchen",
-    ):
-        assert template_of(text) is None
-        ok, *_ = _accepts(G, [word_ids[w] for w in text.split()])
-        assert not ok, text
-
-
-def test_g_language_is_the_grammar(grammar_g):
-    # Random walks through G produce only grammatical sentences.
-    G, word_ids = grammar_g
-    id2word = {i: w for w, i in word_ids.items()}
-    rng = np.random.default_rng(1)
-    seen = set()
-    for _ in range(400):
-        state, words = G.start, []
-        while len(words) < 60:
-            arcs = list(kf.ArcIterator(G, state))
-            stop = G.final(state).value != math.inf
-            pick = int(rng.integers(len(arcs) + stop))
-            if pick == len(arcs):
-                break
-            assert arcs[pick].ilabel == arcs[pick].olabel != 0
-            words.append(id2word[arcs[pick].ilabel])
-            state = arcs[pick].nextstate
-        assert template_of(words) is not None, words
-        seen.add(template_of(words))
-    assert len(seen) > 20
-
-
-def test_g_weights(grammar_g):
-    G, word_ids = grammar_g
-    total = sum(t.weight for t in TEMPLATES)
-
-    def cost(text):
-        ok, _, _, c = _accepts(G, [word_ids[w] for w in text.split()])
-        assert ok
-        return c
-
-    assert cost("thank you very much") == pytest.approx(
-        -math.log(2 / total), abs=2e-3
-    )
-    # order: "i would like some <adjective>? <food> please?", weight 3.
-    p = 3 / total * (0.5 / 8) * (1 / 12) * 0.5
-    assert cost("i would like some hot soup please") == pytest.approx(
-        -math.log(p), abs=2e-3
-    )
-    assert cost("i would like some soup") == pytest.approx(
-        -math.log(3 / total * 0.5 / 12 * 0.5), abs=2e-3
-    )
-    # "<digit>+": first digit 1/11, each further one 0.8/11, then stop 0.2.
-    p = 15 / total * (1 / 11) * (0.8 / 11) ** 2 * 0.2
-    assert cost("one two three") == pytest.approx(-math.log(p), abs=2e-3)
-    unweighted = make_g_from_grammar(TEMPLATES, word_ids, weights=False)
-    ok, _, _, c = _accepts(unweighted, [word_ids["oh"]])
-    assert ok and c == 0.0
-
-
-def test_g_missing_words(grammar_g):
-    _, word_ids = grammar_g
-    small = {w: i for w, i in word_ids.items() if w != "kitchen"}
-    with pytest.raises(ValueError, match="'kitchen' of template 'lights'"):
-        make_g_from_grammar(TEMPLATES, small)
-    G = make_g_from_grammar(TEMPLATES, small, missing="skip")
-    assert _accepts(G, [small[w] for w in "turn on the garage lights".split()])[
-        0
-    ]
-
-
 # -------------------------------------------------------------- HCLG, I/O
 
 
@@ -404,3 +294,171 @@ def test_compile_hclg_checks_phones(model):
     words = {**WORDS, "nox": 6}
     with pytest.raises(ValueError, match="phone 'x' .* of word 'nox' is not"):
         compile_hclg(model, lex, phones, words, _word_loop(words))
+
+
+# ------------------------------------------------- make_graph: a lang dir
+
+# Bigram over no/know/not/so: "n oU" is "no" or "know", the LM decides.
+ARPA = """
+\\data\\
+ngram 1=6
+ngram 2=4
+
+\\1-grams:
+-99 <s> -0.5
+-1.0 </s>
+-0.8 no -0.3
+-3.0 know -0.3
+-0.9 not -0.3
+-1.2 so -0.3
+
+\\2-grams:
+-0.1 <s> so
+-0.3 so not
+-0.2 not </s>
+-0.2 no </s>
+
+\\end\\
+"""
+
+
+def _lang_dir(folder, G=None):
+    """A lang directory with the test tables and a word-loop G.fst."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_symbols(PHONES, folder / "phones.txt")
+    write_symbols(WORDS, folder / "words.txt")
+    (folder / "lexicon.txt").write_text(
+        "".join(f"{w} {' '.join(p)}\n" for w, p in LEXICON)
+    )
+    write_graph(_word_loop(WORDS) if G is None else G, folder / "G.fst")
+    return folder
+
+
+def _decodes(hclg, model, phones, words, seed=3):
+    """HCLG maps a random tid path of ``phones`` to exactly ``words``."""
+    rng = np.random.default_rng(seed)
+    tids = [t for p in phones for t in _random_tids(model, p, rng)]
+    kf.arcsort(hclg, sort_type="ilabel")
+    A = kf.make_linear_acceptor(tids)
+    ok, ins, out, _ = _best(kf.compose(A, hclg))
+    return ok and ins == tids and out == words
+
+
+def test_make_graph_from_a_lang_dir(model, tmp_path):
+    lang = _lang_dir(tmp_path / "lang")
+    model.write(tmp_path / "final.mdl", binary=True)
+    out = tmp_path / "graph"
+    graph = make_graph(lang, tmp_path / "final.mdl", out_dir=out, const=True)
+    assert sorted(p.name for p in out.iterdir()) == ["HCLG.fst", "words.txt"]
+    assert read_symbols(out / "words.txt") == WORDS == graph.word_ids
+    hclg = read_graph(out / "HCLG.fst", vector=False)
+    assert isinstance(hclg, kf.StdConstFst)
+    # The same graph as compile_hclg of the same tables.
+    direct = compile_hclg(model, LEXICON, PHONES, WORDS, _word_loop(WORDS))
+    assert hclg.to_str() == direct.hclg.to_str() == graph.hclg.to_str()
+    phones = [1, 5, 3, 2, 3, 4, 1]  # SIL s oU n oU t SIL
+    assert _decodes(graph.hclg, model, phones, [WORDS["so"], WORDS["not"]])
+    # lexiconp.txt when there is no lexicon.txt.
+    (lang / "lexicon.txt").unlink()
+    (lang / "lexiconp.txt").write_text(
+        "".join(f"{w} 1.0 {' '.join(p)}\n" for w, p in LEXICON)
+    )
+    again = make_graph(lang, model)
+    assert again.hclg.to_str() == direct.hclg.to_str()
+
+
+def test_make_graph_with_an_arpa_g(model, tmp_path):
+    lang = _lang_dir(tmp_path / "lang")
+    (tmp_path / "lm.arpa").write_text(ARPA)
+    assert write_arpa_g(tmp_path / "lm.arpa", lang) == str(lang / "G.fst")
+    words = read_symbols(lang / "words.txt")
+    assert words == {**WORDS, "#0": 6, "<s>": 7, "</s>": 8}
+    graph = make_graph(lang, model)
+    labels = {
+        a.ilabel
+        for s in range(graph.num_states)
+        for a in kf.ArcIterator(graph.hclg, s)
+    }
+    assert max(labels) <= model.num_transition_ids
+    so_not = [1, 5, 3, 2, 3, 4, 1]  # SIL s oU n oU t SIL
+    assert _decodes(graph.hclg, model, so_not, [words["so"], words["not"]])
+    no = [1, 2, 3, 1]  # "n oU": "no" (-0.8) rather than "know" (-3.0)
+    assert _decodes(graph.hclg, model, no, [words["no"]])
+
+
+def test_make_graph_names_the_file(model, tmp_path):
+    lang = _lang_dir(tmp_path / "lang")
+    with pytest.raises(FileNotFoundError, match="nope: lang directory not"):
+        make_graph(tmp_path / "nope", model)
+    # G.fst: missing, not an FST, cut short, empty, labels not in words.txt.
+    good = (lang / "G.fst").read_bytes()
+    (lang / "G.fst").unlink()
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"lang/G\.fst: grammar not found: a lang directory needs G\.fst",
+    ):
+        make_graph(lang, model)
+    (lang / "G.fst").write_text("0 1 1 1\n1\n")
+    with pytest.raises(ValueError, match=r"G\.fst: not an OpenFst binary FST"):
+        make_graph(lang, model)
+    (lang / "G.fst").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ValueError, match=r"G\.fst: could not read the FST"):
+        make_graph(lang, model)
+    write_graph(kf.StdVectorFst(), lang / "G.fst")
+    with pytest.raises(ValueError, match=r"G\.fst: empty FST"):
+        make_graph(lang, model)
+    write_graph(kf.compile("0 1 3 3\n1 2 9 9\n2"), lang / "G.fst")
+    with pytest.raises(
+        ValueError,
+        match=r"G\.fst: state 1: arc label 9 is not an id of .*lang/words\.txt",
+    ):
+        make_graph(lang, model)
+    lang = _lang_dir(tmp_path / "lang")
+    # Text tables: the file and the line.
+    (lang / "words.txt").write_text("<eps> 0\nno 1\nknow\n")
+    with pytest.raises(
+        ValueError, match=r"words\.txt: line 3: expected 'symbol id'"
+    ):
+        make_graph(lang, model)
+    lang = _lang_dir(tmp_path / "lang")
+    with open(lang / "lexicon.txt", "a") as f:
+        f.write("nose n oU s\n")
+    with pytest.raises(
+        ValueError,
+        match=r"lexicon\.txt: words not in .*lang/words\.txt: nose$",
+    ):
+        make_graph(lang, model)
+    (lang / "lexicon.txt").write_text("no n oU\nso\n")
+    with pytest.raises(ValueError, match=r"lexicon\.txt: line 2: .*no phones"):
+        make_graph(lang, model)
+    (lang / "lexicon.txt").unlink()
+    with pytest.raises(
+        FileNotFoundError, match=r"lexicon\.txt: lexicon not found"
+    ):
+        make_graph(lang, model)
+    # A phone of the lexicon that the model lacks: the lang dir and model.
+    lang = _lang_dir(tmp_path / "lang")
+    write_symbols({**PHONES, "x": 6}, lang / "phones.txt")
+    with open(lang / "lexicon.txt", "a") as f:
+        f.write("nos n x\n")
+    model.write(tmp_path / "final.mdl", binary=True)
+    with pytest.raises(
+        ValueError,
+        match=r"lang \(model .*final\.mdl\): compile_hclg: phone 'x' \(id 6\) "
+        "of word 'nos' is not a phone of the model",
+    ):
+        make_graph(lang, tmp_path / "final.mdl")
+    with pytest.raises(ValueError, match=r"words\.txt: expected <Transition"):
+        make_graph(lang, lang / "words.txt")
+
+
+def test_make_graph_logs_words_of_g_without_pronunciation(
+    model, tmp_path, caplog
+):
+    words = {**WORDS, "nope": 6}
+    lang = _lang_dir(tmp_path / "lang", G=_word_loop(words))
+    write_symbols(words, lang / "words.txt")
+    with caplog.at_level("INFO", logger="sb_rectifier.decoding.hclg"):
+        graph = make_graph(lang, model)
+    assert "1 words of G have no pronunciation" in caplog.text
+    assert "['nope']" in caplog.text and graph.num_states > 0
