@@ -274,6 +274,40 @@ def atomic_write(path, mode="w", encoding="utf-8", makedirs=False):
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path, makedirs=False):
+    """A temporary name for a library that writes ``path`` by file name.
+
+    For writers that take a file name, not a file object (an FST's
+    ``write``, kaldiio's ``WriteHelper``): they write the yielded name,
+    which is renamed to ``path`` when the block ends without error and
+    removed otherwise.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        The file to (re)write.
+    makedirs : bool
+        Create missing parent folders.
+
+    Yields
+    ------
+    str
+        The temporary name to write.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "out.bin"
+    >>> with atomic_path(path) as tmp:
+    ...     _ = open(tmp, "wb").write(b"data")
+    >>> path.read_bytes()
+    b'data'
+    """
+    with atomic_write(path, "wb", makedirs=makedirs) as handle:
+        handle.close()
+        yield handle.name
+
+
 def write_text(path, text, makedirs=False):
     """Writes a text file atomically (see :func:`atomic_write`).
 
@@ -495,9 +529,11 @@ def atomic_folder(path, replace=False):
         The final folder.
     replace : bool
         Replace an existing ``path`` (the caller has checked it is its
-        own to replace); otherwise an existing ``path`` is an error, and
-        so is a non-empty folder that appears there meanwhile (an empty
-        one is replaced, as ``rename`` does).
+        own to replace); otherwise an existing ``path`` is an error
+        (``FileExistsError``) unless it is an empty folder, and so is a
+        non-empty folder that appears there meanwhile (a
+        :class:`WriteError` with ``errno.ENOTEMPTY``); an empty one is
+        replaced, as ``rename`` does.
 
     Yields
     ------
@@ -518,7 +554,7 @@ def atomic_folder(path, replace=False):
         os.makedirs(parent, exist_ok=True)
     except OSError as err:
         raise write_error(path, err) from None
-    if os.path.exists(path) and not replace:
+    if os.path.exists(path) and not replace and not _empty_folder(path):
         raise FileExistsError(f"{path}: already exists")
     tmp = temp_sibling(path)
     os.mkdir(tmp)
@@ -539,6 +575,14 @@ def atomic_folder(path, replace=False):
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _empty_folder(path):
+    return (
+        os.path.isdir(path)
+        and not os.path.islink(path)
+        and not os.listdir(path)
+    )
 
 
 def remove_folder(path):

@@ -54,9 +54,7 @@ Authors
  * sb_rectifier developers 2026
 """
 
-import contextlib
 import errno
-import json
 import logging
 import math
 import numbers
@@ -75,11 +73,14 @@ from sb_rectifier.corpus.speakers import LANGUAGES, VARIANTS, make_speakers
 from sb_rectifier.corpus.synthesis import UtteranceSpec, run_shard_subprocess
 from sb_rectifier.files import (
     WriteError,
+    atomic_folder,
+    atomic_write,
     clean_stale_temps,
     read_json,
-    remove_folder,
-    temp_sibling,
+    read_table,
+    write_json,
     write_table,
+    write_text,
 )
 from sb_rectifier.locks import RunLock
 
@@ -480,7 +481,7 @@ def _write_split(root, final_root, split, utterances, model, phone_ids, config):
     for utt in utterances:
         uid = utt.spec.utt_id
         wav_path = os.path.join(wav_dir, f"{uid}.wav")
-        with open(wav_path, "wb") as fout:
+        with atomic_write(wav_path, "wb") as fout:
             fout.write(wav_bytes(utt.samples, config.sample_rate))
         mat = fbank(
             torch.from_numpy(utt.samples.astype(np.float32)).unsqueeze(0),
@@ -518,10 +519,10 @@ def _write_split(root, final_root, split, utterances, model, phone_ids, config):
     )
     for name in ("feats.scp", "cmvn.scp"):
         path = os.path.join(data, name)
-        with open(path, encoding="utf-8") as fin:
-            text = fin.read().replace(root, final_root)
-        with open(path, "w", encoding="utf-8") as fout:
-            fout.write(text)
+        table = read_table(path, name)
+        write_table(
+            path, ((k, v.replace(root, final_root)) for k, v in table.items())
+        )
     write_table(
         os.path.join(data, "wav.scp"),
         [(uid, final(os.path.join(wav_dir, f"{uid}.wav"))) for uid in ids],
@@ -557,8 +558,7 @@ def _write_split(root, final_root, split, utterances, model, phone_ids, config):
         job_speakers = set(speakers[job::NUM_ALI_JOBS])
         items = [(u, alignments[u]) for u in ids if utt2spk[u] in job_speakers]
         write_int_vectors(os.path.join(ali, f"ali.{job + 1}.gz"), items)
-    with open(os.path.join(ali, "num_jobs"), "w", encoding="utf-8") as fout:
-        fout.write(f"{NUM_ALI_JOBS}\n")
+    write_text(os.path.join(ali, "num_jobs"), f"{NUM_ALI_JOBS}\n")
     write_table(os.path.join(ali, "phone_alignment.txt"), segment_rows)
     frames = sum(len(m) for m in feats.values())
     return {
@@ -871,54 +871,45 @@ def _make(out_dir, config, num_workers, progress):
     # by the next run if this one is killed), then renamed into place:
     # rename(2) atomically replaces an empty out_dir and refuses one that
     # is not empty, so nothing that appeared there meanwhile is lost.
-    tmp = temp_sibling(out_dir)
     try:
-        os.mkdir(tmp)
-        stats = {
-            split: _write_split(
-                tmp, out_dir, split, done[split], model, phone_ids, config
-            )
-            for split in SPLITS
-        }
-        lang = os.path.join(tmp, "data", "lang")
-        _write_lang(lang, phones, lexicon, words)
-        with open(os.path.join(lang, "topo"), "w", encoding="utf-8") as fout:
-            fout.write(model.topology.to_text())
-        write_grammar_g(lang)
-        info = {
-            "config": config.to_dict(),
-            "splits": stats,
-            "phones": len(phones),
-            "num_pdfs": model.num_pdfs,
-            "words": len(words),
-            "lexicon_entries": sum(len(v) for v in lexicon.values()),
-            "failed_to_align": failed,
-            "word_tokens_without_own_event": ambiguous,
-            "words_without_pronunciation": sorted(set(words) - set(lexicon)),
-        }
-        with open(
-            os.path.join(tmp, "corpus.json"), "w", encoding="utf-8"
-        ) as fout:
-            json.dump(info, fout, indent=2, sort_keys=True)
-        try:
-            os.rename(tmp, out_dir)
-        except OSError as err:
-            if err.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
-                raise
+        with atomic_folder(out_dir) as tmp:
+            stats = {
+                split: _write_split(
+                    tmp, out_dir, split, done[split], model, phone_ids, config
+                )
+                for split in SPLITS
+            }
+            lang = os.path.join(tmp, "data", "lang")
+            _write_lang(lang, phones, lexicon, words)
+            write_text(os.path.join(lang, "topo"), model.topology.to_text())
+            write_grammar_g(lang)
+            info = {
+                "config": config.to_dict(),
+                "splits": stats,
+                "phones": len(phones),
+                "num_pdfs": model.num_pdfs,
+                "words": len(words),
+                "lexicon_entries": sum(len(v) for v in lexicon.values()),
+                "failed_to_align": failed,
+                "word_tokens_without_own_event": ambiguous,
+                "words_without_pronunciation": sorted(
+                    set(words) - set(lexicon)
+                ),
+            }
+            write_json(os.path.join(tmp, "corpus.json"), info, sort_keys=True)
+    except OSError as err:
+        if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
             raise CorpusError(
                 f"{out_dir}: something was put there while the corpus was "
                 "being made; it is left as it is: use another folder"
             ) from None
-    except BaseException as err:
-        with contextlib.suppress(OSError):
-            remove_folder(tmp)
-        if isinstance(err, OSError) and not isinstance(err, WriteError):
-            raise WriteError(
-                err.errno,
-                f"{out_dir}: cannot write the corpus: {err.strerror or err}"
-                + (f" ({err.filename})" if err.filename else ""),
-            ) from None
-        raise
+        if isinstance(err, WriteError):
+            raise
+        raise WriteError(
+            err.errno,
+            f"{out_dir}: cannot write the corpus: {err.strerror or err}"
+            + (f" ({err.filename})" if err.filename else ""),
+        ) from None
     logger.info(
         f"Made the synthetic corpus in {out_dir} in {time.time() - start:.1f} s: "
         + ", ".join(f"{s} {stats[s]['hours']:.2f} h" for s in SPLITS)

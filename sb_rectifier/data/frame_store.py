@@ -15,14 +15,19 @@ Authors
  * sb_rectifier developers 2026
 """
 
+import contextlib
 import json
 import os
-import shutil
 
 import numpy as np
 import torch
 
-from sb_rectifier.files import WriteError, remove_folder, temp_sibling
+from sb_rectifier.files import (
+    WriteError,
+    atomic_folder,
+    write_json,
+    write_text,
+)
 from sb_rectifier.lobes.context_splice import context_indices
 
 FORMAT_VERSION = 1
@@ -253,9 +258,9 @@ class FrameStoreWriter:
 
     def __init__(self, folder, with_labels, extra_meta=None):
         self.folder = os.path.abspath(folder)
-        os.makedirs(os.path.dirname(self.folder), exist_ok=True)
-        self.tmp = temp_sibling(self.folder)
-        os.mkdir(self.tmp)
+        # Filled under a temporary name, renamed into place by close().
+        self._building = atomic_folder(self.folder, replace=True)
+        self.tmp = self._building.__enter__()
         self.with_labels = with_labels
         self.extra_meta = dict(extra_meta or {})
         self._feats = open(os.path.join(self.tmp, "feats.f32"), "wb")
@@ -347,10 +352,10 @@ class FrameStoreWriter:
                 os.path.join(self.tmp, "labels.npy"),
                 np.concatenate(self._labels),
             )
-        with open(
-            os.path.join(self.tmp, "utt_ids.txt"), "w", encoding="utf-8"
-        ) as fout:
-            fout.write("\n".join(self._utt_ids) + "\n")
+        write_text(
+            os.path.join(self.tmp, "utt_ids.txt"),
+            "\n".join(self._utt_ids) + "\n",
+        )
         meta = {
             "format_version": FORMAT_VERSION,
             "num_frames": self._offsets[-1],
@@ -359,13 +364,9 @@ class FrameStoreWriter:
             "has_labels": self.with_labels,
             **self.extra_meta,
         }
-        with open(
-            os.path.join(self.tmp, "meta.json"), "w", encoding="utf-8"
-        ) as fout:
-            json.dump(meta, fout, indent=2, sort_keys=True)
-        if os.path.exists(self.folder):
-            remove_folder(self.folder)
-        os.rename(self.tmp, self.folder)
+        write_json(os.path.join(self.tmp, "meta.json"), meta, sort_keys=True)
+        building, self._building = self._building, None
+        building.__exit__(None, None, None)
         return self.folder
 
     def _failed(self, err):
@@ -383,7 +384,10 @@ class FrameStoreWriter:
                 self._feats.close()
             except OSError:
                 pass  # a full disk fails the final flush too
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if self._building is not None:
+            building, self._building = self._building, None
+            with contextlib.suppress(RuntimeError):
+                building.__exit__(RuntimeError, RuntimeError("aborted"), None)
 
     def __enter__(self):
         return self

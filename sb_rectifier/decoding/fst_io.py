@@ -16,7 +16,7 @@ import struct
 
 import kaldifst as kf
 
-from sb_rectifier.files import WriteError, temp_sibling
+from sb_rectifier.files import WriteError, atomic_path
 
 __all__ = [
     "check_graph_file",
@@ -186,29 +186,12 @@ def write_graph(fst, path, const=False):
     2
     """
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{path}: folder {folder} does not exist")
     if const:
         out = fst if isinstance(fst, kf.StdConstFst) else kf.StdConstFst(fst)
     else:
         out = fst if isinstance(fst, kf.StdVectorFst) else kf.StdVectorFst(fst)
-    tmp = temp_sibling(path)
-    try:
+    with atomic_path(path) as tmp:
         if not out.write(tmp):
             raise WriteError(
                 errno.EIO, f"{path}: cannot write: writing the FST failed"
             )
-        os.replace(tmp, path)
-    except OSError as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(err, WriteError):
-            raise
-        raise WriteError(
-            err.errno, f"{path}: cannot write: {err.strerror or err}"
-        ) from None
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -13,12 +13,7 @@ import os
 import kaldiio
 import numpy as np
 
-from sb_rectifier.files import (
-    read_table,
-    temp_sibling,
-    write_error,
-    write_table,
-)
+from sb_rectifier.files import atomic_write, write_table
 
 
 def write_log_likelihoods(batches, ark_path):
@@ -53,37 +48,25 @@ def write_log_likelihoods(batches, ark_path):
     """
     ark_path = os.path.abspath(os.fspath(ark_path))
     scp_path = os.path.splitext(ark_path)[0] + ".scp"
-    tmp_ark, tmp_scp = temp_sibling(ark_path), temp_sibling(scp_path)
-    try:
-        os.makedirs(os.path.dirname(ark_path), exist_ok=True)
-        with kaldiio.WriteHelper(f"ark,scp:{tmp_ark},{tmp_scp}") as writer:
-            for utt_ids, lengths, scores in batches:
-                if hasattr(scores, "cpu"):
-                    scores = scores.detach().cpu().numpy()
-                scores = np.asarray(scores, dtype=np.float32)
-                start = 0
-                for utt, length in zip(utt_ids, lengths, strict=True):
-                    length = int(length)
-                    writer(utt, scores[start : start + length])
-                    start += length
-                if start != len(scores):
-                    raise ValueError(
-                        f"{ark_path}: a batch of {len(scores)} frames, but "
-                        f"its utterances have {start}"
-                    )
-        offsets = read_table(tmp_scp, "scp file")
-        os.replace(tmp_ark, ark_path)
-    except OSError as err:
-        raise write_error(ark_path, err) from None
-    finally:
-        for path in (tmp_ark, tmp_scp):
-            if os.path.exists(path):
-                os.unlink(path)
-    write_table(
-        scp_path,
-        (
-            (utt, ark_path + ":" + where.rsplit(":", 1)[1])
-            for utt, where in offsets.items()
-        ),
-    )
+    offsets = []
+    with atomic_write(ark_path, "wb", makedirs=True) as ark:
+        for utt_ids, lengths, scores in batches:
+            if hasattr(scores, "cpu"):
+                scores = scores.detach().cpu().numpy()
+            scores = np.asarray(scores, dtype=np.float32)
+            start = 0
+            for utt, length in zip(utt_ids, lengths, strict=True):
+                length = int(length)
+                # An ark entry is "<utt> " then the matrix; the scp points
+                # at the matrix.
+                where = ark.tell() + len(utt.encode("utf-8")) + 1
+                kaldiio.save_ark(ark, {utt: scores[start : start + length]})
+                offsets.append((utt, f"{ark_path}:{where}"))
+                start += length
+            if start != len(scores):
+                raise ValueError(
+                    f"{ark_path}: a batch of {len(scores)} frames, but "
+                    f"its utterances have {start}"
+                )
+    write_table(scp_path, offsets)
     return scp_path
