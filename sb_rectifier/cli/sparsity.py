@@ -74,6 +74,18 @@ def fig2_curves(run_dirs, split="dev", layer="last"):
     -------
     list of tuple
         ``(label, per-unit activation probabilities)``.
+
+    Example
+    -------
+    >>> import torch
+    >>> from sb_rectifier.lobes.rectifier_dnn import RectifierDNN
+    >>> from sb_rectifier.sparsity import collect
+    >>> run = getfixture("tmp_path")
+    >>> model = RectifierDNN(input_size=4, num_layers=2, neurons=3)
+    >>> with collect(model, run / "sparsity", "dev"):
+    ...     _ = model(torch.randn(10, 4))
+    >>> [(label, len(p)) for label, p in fig2_curves([run])]
+    [('ReL', 3)]
     """
     from sb_rectifier.sparsity.export import read_json
     from sb_rectifier.sparsity.plots import layer_curves
@@ -107,6 +119,27 @@ def run_plot(args):
     -------
     int
         0.
+
+    Example
+    -------
+    >>> import argparse, torch
+    >>> from sb_rectifier.lobes.rectifier_dnn import RectifierDNN
+    >>> from sb_rectifier.sparsity import collect
+    >>> run = getfixture("tmp_path")
+    >>> model = RectifierDNN(input_size=4, num_layers=1, neurons=2)
+    >>> with collect(model, run / "sparsity", "dev"):
+    ...     _ = model(torch.ones(5, 4))
+    >>> args = argparse.Namespace(
+    ...     runs=[run],
+    ...     split="dev",
+    ...     layer="last",
+    ...     title=None,
+    ...     output=run / "fig2.png",
+    ... )
+    >>> run_plot(args)  # doctest: +ELLIPSIS
+           ReL: mean activation probability ..., units never active .../2
+    figure: .../fig2.png
+    0
     """
     import numpy as np
 

@@ -1,19 +1,15 @@
-"""Sparsity and dispersion of hidden-layer activity.
+"""Sparsity of hidden-layer activity (Maas, Hannun & Ng 2013, Fig. 2).
 
-The analysis of Maas, Hannun & Ng (2013), section 4 and Fig. 2: for every
-hidden unit, the fraction of inputs on which it is active (``h > 0`` for
+For every hidden unit: on how many frames it is active (``h > 0`` for
 rectifiers; ``h > -0.95`` "tanh neg" and ``-0.95 < h < 0.95`` "tanh both"
-for tanh units), plotted for the last hidden layer with units sorted by
-it. This package collects that and related statistics while a model runs:
+for tanh), counted exactly while the model runs, and the figures derived
+from the counts (activation probabilities, population sparsity,
+dispersion, dead units, moments, histograms).
 
-* :mod:`~sb_rectifier.sparsity.definitions`: activity rules
-  (:class:`ActiveDefinition`, :data:`ACTIVE_DEFINITIONS`,
-  :func:`default_definitions`, :func:`paper_label`);
-* :mod:`~sb_rectifier.sparsity.statistics`: :class:`LayerStatistics`, a
-  streaming accumulator per layer (activation probabilities, population
-  sparsity, dispersion, dead units, exact zeros, moments, histograms);
-* :mod:`~sb_rectifier.sparsity.monitor`: :class:`SparsityMonitor`, forward
-  hooks on the hidden units of a model;
+* :mod:`~sb_rectifier.sparsity.definitions`: the activity rules;
+* :mod:`~sb_rectifier.sparsity.statistics`: :class:`LayerStatistics`;
+* :mod:`~sb_rectifier.sparsity.monitor`: :class:`SparsityMonitor` (forward
+  hooks) and :func:`collect` (monitor a block, then export);
 * :mod:`~sb_rectifier.sparsity.export`: versioned JSON, per-unit CSV;
 * :mod:`~sb_rectifier.sparsity.plots`: Fig. 2 style plots, histograms.
 
@@ -50,7 +46,11 @@ from sb_rectifier.sparsity.export import (
     write_csv,
     write_json,
 )
-from sb_rectifier.sparsity.monitor import HIDDEN_UNIT_TYPES, SparsityMonitor
+from sb_rectifier.sparsity.monitor import (
+    HIDDEN_UNIT_TYPES,
+    SparsityMonitor,
+    collect,
+)
 from sb_rectifier.sparsity.plots import (
     layer_curves,
     plot_histograms,
@@ -71,6 +71,7 @@ __all__ = [
     "ActiveDefinition",
     "LayerStatistics",
     "SparsityMonitor",
+    "collect",
     "default_definitions",
     "export_all",
     "get_definition",

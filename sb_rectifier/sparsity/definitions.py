@@ -1,33 +1,15 @@
-"""When is a hidden unit "active"? Definitions of activity.
+"""When is a hidden unit active? The rules of Maas et al. (2013), Fig. 2.
 
-Maas, Hannun & Ng (2013), Fig. 2, plot for every hidden unit of the last
-hidden layer the fraction of inputs on which it is *active*, with two
-families of definitions:
+* ``positive`` (ReL, LReL): ``h > 0``;
+* ``tanh_neg``: ``h > -0.95``, not saturated at the "off" end;
+* ``tanh_both``: ``-0.95 < h < 0.95``, saturated at neither end;
+* ``sigmoid_neg`` / ``sigmoid_both``: the tanh rules mapped through
+  ``sigmoid(x) = (1 + tanh(x / 2)) / 2``.
 
-* rectifiers (ReL, LReL): a unit is active when its output is positive,
-  ``h > 0`` (definition ``"positive"``);
-* tanh: a unit is active when it is not saturated in the "off" position,
-  ``h > -0.95`` (``"tanh_neg"``, legend "tanh neg"), or when it is not
-  saturated at either asymptote, ``-0.95 < h < 0.95`` (``"tanh_both"``,
-  legend "tanh both").
-
-An :class:`ActiveDefinition` is one such rule: a ``kind`` and a
-``threshold``:
-
-* ``"greater"``: active iff ``h > threshold``;
-* ``"less"``: active iff ``h < threshold``;
-* ``"between"``: active iff ``low < h < high`` with
-  ``threshold = (low, high)``.
-
-All comparisons are strict. The built-in rules live in
-:data:`ACTIVE_DEFINITIONS`; more can be added with
-:func:`register_definition`. The sigmoid rules ``"sigmoid_neg"``
-(``h > 0.025``) and ``"sigmoid_both"`` (``0.025 < h < 0.975``) are the tanh
-rules mapped through ``sigmoid(x) = (1 + tanh(x / 2)) / 2``.
-
-:func:`default_definitions` picks the rules that fit a hidden unit, and
-:func:`paper_label` gives the paper's legend label of a (unit, rule) pair
-("ReL", "LReL", "tanh neg", "tanh both").
+A rule is an :class:`ActiveDefinition` of kind ``"greater"``
+(``h > t``), ``"less"`` (``h < t``) or ``"between"`` (``lo < h < hi``);
+all comparisons are strict and NaN is never active. Add rules with
+:func:`register_definition`.
 
 Authors
  * sb_rectifier developers 2026
@@ -42,7 +24,6 @@ from sb_rectifier.activations import activation_name
 
 __all__ = [
     "ACTIVE_DEFINITIONS",
-    "ACTIVE_KINDS",
     "ActiveDefinition",
     "default_definitions",
     "get_definition",
@@ -51,38 +32,29 @@ __all__ = [
     "resolve_definitions",
 ]
 
-#: Accepted values of :attr:`ActiveDefinition.kind`.
-ACTIVE_KINDS = ("greater", "less", "between")
+_KINDS = ("greater", "less", "between")
 
 
 @dataclass(frozen=True)
 class ActiveDefinition:
-    """A rule that says when a hidden unit's output ``h`` counts as active.
+    """A rule saying when a unit's output ``h`` counts as active.
 
     Arguments
     ---------
     name : str
-        Identifier, used as key in results and file columns.
+        Key in results and file columns.
     kind : str
-        ``"greater"`` (``h > threshold``), ``"less"`` (``h < threshold``) or
-        ``"between"`` (``low < h < high``, ``threshold = (low, high)``).
-    threshold : float or tuple of float
-        A finite number, or a ``(low, high)`` pair with ``low < high`` for
-        ``"between"``.
+        ``"greater"``, ``"less"`` or ``"between"``.
+    threshold : float or (float, float)
+        ``t``, or ``(lo, hi)`` with ``lo < hi`` for ``"between"``.
     label : str, optional
-        Short label for plot legends (default: the name).
+        Legend label (default: the name).
 
     Example
     -------
     >>> both = ActiveDefinition("tanh_both", "between", (-0.95, 0.95))
-    >>> both.rule
-    '-0.95 < h < 0.95'
-    >>> both.is_active(torch.tensor([-0.99, -0.5, 0.96])).tolist()
-    [False, True, False]
-    >>> ActiveDefinition("pos", "greater", 0.0).is_active(
-    ...     torch.tensor([0.0, 1e-6])
-    ... ).tolist()
-    [False, True]
+    >>> both.rule, both.is_active(torch.tensor([-0.99, 0.0, 0.96])).tolist()
+    ('-0.95 < h < 0.95', [False, True, False])
     """
 
     name: str
@@ -92,52 +64,38 @@ class ActiveDefinition:
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not self.name:
-            raise ValueError(
-                f"Definition name must be a non-empty string, got {self.name!r}"
-            )
-        if self.kind not in ACTIVE_KINDS:
+            raise ValueError(f"Definition name must be a string: {self.name!r}")
+        if self.kind not in _KINDS:
             raise ValueError(
                 f"Unknown kind '{self.kind}' of definition '{self.name}'; "
-                "choose one of " + ", ".join(ACTIVE_KINDS)
+                "choose one of " + ", ".join(_KINDS)
             )
-        if self.kind == "between":
-            try:
-                low, high = (float(t) for t in self.threshold)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"Definition '{self.name}' of kind 'between' needs "
-                    f"threshold=(low, high), got {self.threshold!r}"
-                ) from None
-            if not (math.isfinite(low) and math.isfinite(high) and low < high):
-                raise ValueError(
-                    f"Definition '{self.name}': need finite low < high, got "
-                    f"{self.threshold!r}"
-                )
-            object.__setattr__(self, "threshold", (low, high))
-        else:
-            if isinstance(self.threshold, (tuple, list)):
-                raise ValueError(
-                    f"Definition '{self.name}' of kind '{self.kind}' needs a "
-                    f"single threshold, got {self.threshold!r}"
-                )
-            value = float(self.threshold)
-            if not math.isfinite(value):
-                raise ValueError(
-                    f"Definition '{self.name}': threshold must be finite, "
-                    f"got {self.threshold!r}"
-                )
-            object.__setattr__(self, "threshold", value)
-        if self.label is None:
-            object.__setattr__(self, "label", self.name)
+        pair = isinstance(self.threshold, (tuple, list))
+        if pair != (self.kind == "between"):
+            need = "a single threshold" if pair else "(low, high)"
+            raise ValueError(
+                f"Definition '{self.name}' of kind '{self.kind}' needs {need}, "
+                f"got {self.threshold!r}"
+            )
+        values = [
+            float(t) for t in (self.threshold if pair else [self.threshold])
+        ]
+        as_float32 = torch.tensor(values, dtype=torch.float32)  # as compared
+        if not all(map(math.isfinite, values)) or (
+            pair and not as_float32[0] < as_float32[1]
+        ):
+            raise ValueError(
+                f"Definition '{self.name}': thresholds must be finite, with "
+                f"low < high in float32; got {self.threshold!r}"
+            )
+        object.__setattr__(
+            self, "threshold", tuple(values) if pair else values[0]
+        )
+        object.__setattr__(self, "label", self.label or self.name)
 
     @property
     def rule(self):
-        """The rule as text, e.g. ``"h > 0"`` or ``"-0.95 < h < 0.95"``.
-
-        Returns
-        -------
-        rule : str
-            Human-readable form of the rule.
+        """The rule as text, e.g. ``'h > -0.95'``.
 
         Example
         -------
@@ -145,100 +103,49 @@ class ActiveDefinition:
         'h > -0.95'
         """
         if self.kind == "between":
-            low, high = self.threshold
-            return f"{low:g} < h < {high:g}"
-        op = ">" if self.kind == "greater" else "<"
-        return f"h {op} {self.threshold:g}"
+            return "{:g} < h < {:g}".format(*self.threshold)
+        return f"h {'>' if self.kind == 'greater' else '<'} {self.threshold:g}"
+
+    @property
+    def comparisons(self):
+        """The rule as one or two ``(torch op, threshold)`` pairs: active =
+        the first minus the second (``lo < h < hi`` is
+        ``[h > lo] - [h >= hi]``, so ``tanh_both`` shares ``h > -0.95``
+        with ``tanh_neg``).
+
+        Example
+        -------
+        >>> ACTIVE_DEFINITIONS["tanh_both"].comparisons
+        (('gt', -0.95), ('ge', 0.95))
+        """
+        if self.kind == "between":
+            return ("gt", self.threshold[0]), ("ge", self.threshold[1])
+        return ((("gt" if self.kind == "greater" else "lt"), self.threshold),)
 
     def is_active(self, h):
         """Returns the boolean activity of every element of ``h``.
 
-        This is the reference implementation (readable, allocating); the
-        statistics use :meth:`indicator`, which writes into a buffer.
-
-        Arguments
-        ---------
-        h : torch.Tensor
-            Hidden-unit outputs, any shape.
-
-        Returns
-        -------
-        active : torch.Tensor
-            Boolean tensor of the shape of ``h``.
-
         Example
         -------
-        >>> ACTIVE_DEFINITIONS["tanh_neg"].is_active(
-        ...     torch.tensor([-0.99, -0.5, 0.96])
-        ... ).tolist()
-        [False, True, True]
+        >>> ACTIVE_DEFINITIONS["positive"].is_active(torch.tensor([0.0, 1e-6]))
+        tensor([False,  True])
         """
         if self.kind == "greater":
             return h > self.threshold
         if self.kind == "less":
             return h < self.threshold
-        low, high = self.threshold
-        return (h > low) & (h < high)
-
-    def indicator(self, h, out, tmp=None):
-        """Writes the 0/1 activity of ``h`` into the float tensor ``out``.
-
-        Arguments
-        ---------
-        h : torch.Tensor
-            Floating-point hidden-unit outputs.
-        out : torch.Tensor
-            Floating-point tensor of the shape of ``h``; overwritten.
-        tmp : torch.Tensor, optional
-            Scratch tensor like ``out``; needed for an asymmetric
-            ``"between"`` rule only (allocated if missing).
-
-        Returns
-        -------
-        out : torch.Tensor
-            ``out``, holding 1.0 where active and 0.0 elsewhere.
-
-        Example
-        -------
-        >>> h = torch.tensor([-0.99, -0.5, 0.96])
-        >>> ACTIVE_DEFINITIONS["tanh_both"].indicator(h, torch.empty(3))
-        tensor([0., 1., 0.])
-        >>> ActiveDefinition("mid", "between", (-0.6, 0.0)).indicator(
-        ...     h, torch.empty(3)
-        ... )
-        tensor([0., 1., 0.])
-        """
-        if self.kind == "greater":
-            return torch.gt(h, self.threshold, out=out)
-        if self.kind == "less":
-            return torch.lt(h, self.threshold, out=out)
-        low, high = self.threshold
-        if low == -high:  # symmetric: |h| < high, two cheap passes
-            torch.abs(h, out=out)
-            return torch.lt(out, high, out=out)
-        if tmp is None:
-            tmp = torch.empty_like(out)
-        torch.gt(h, low, out=out)
-        torch.lt(h, high, out=tmp)
-        return out.mul_(tmp)
+        return (h > self.threshold[0]) & (h < self.threshold[1])
 
     def to_dict(self):
-        """Returns a JSON-friendly description of the rule.
-
-        Returns
-        -------
-        description : dict
-            ``name``, ``kind``, ``threshold`` (a number or ``[low, high]``),
-            ``label`` and ``rule``.
+        """Returns ``name``, ``kind``, ``threshold``, ``label`` and ``rule``.
 
         Example
         -------
-        >>> ACTIVE_DEFINITIONS["positive"].to_dict()
-        {'name': 'positive', 'kind': 'greater', 'threshold': 0.0, 'label': 'pos', 'rule': 'h > 0'}
+        >>> ACTIVE_DEFINITIONS["positive"].to_dict()["rule"]
+        'h > 0'
         """
         threshold = self.threshold
-        if isinstance(threshold, tuple):
-            threshold = list(threshold)
+        threshold = list(threshold) if self.kind == "between" else threshold
         return {
             "name": self.name,
             "kind": self.kind,
@@ -248,18 +155,8 @@ class ActiveDefinition:
         }
 
     @classmethod
-    def from_dict(cls, description):
-        """Builds a definition from :meth:`to_dict` output.
-
-        Arguments
-        ---------
-        description : dict
-            With ``name``, ``kind``, ``threshold`` and optionally ``label``.
-
-        Returns
-        -------
-        definition : ActiveDefinition
-            The rebuilt definition.
+    def from_dict(cls, d):
+        """Rebuilds a definition from :meth:`to_dict` output.
 
         Example
         -------
@@ -267,18 +164,10 @@ class ActiveDefinition:
         >>> ActiveDefinition.from_dict(d.to_dict()) == d
         True
         """
-        threshold = description["threshold"]
-        if isinstance(threshold, list):
-            threshold = tuple(threshold)
-        return cls(
-            description["name"],
-            description["kind"],
-            threshold,
-            description.get("label"),
-        )
+        return cls(d["name"], d["kind"], d["threshold"], d.get("label"))
 
 
-#: Built-in activity rules, by name.
+#: The registered rules, by name.
 ACTIVE_DEFINITIONS = {
     d.name: d
     for d in (
@@ -292,38 +181,18 @@ ACTIVE_DEFINITIONS = {
 
 
 def register_definition(definition, overwrite=False):
-    """Adds an activity rule to :data:`ACTIVE_DEFINITIONS`.
-
-    Arguments
-    ---------
-    definition : ActiveDefinition
-        The rule; registered under ``definition.name``.
-    overwrite : bool
-        Replace an existing rule of the same name instead of raising.
-
-    Returns
-    -------
-    definition : ActiveDefinition
-        The registered rule, unchanged.
-
-    Raises
-    ------
-    ValueError
-        If the name is taken and ``overwrite`` is False.
+    """Adds a rule to :data:`ACTIVE_DEFINITIONS` (ValueError if the name is
+    taken and ``overwrite`` is False); returns it.
 
     Example
     -------
-    >>> register_definition(ActiveDefinition("above_half", "greater", 0.5))
-    ActiveDefinition(name='above_half', kind='greater', threshold=0.5, label='above_half')
+    >>> _ = register_definition(ActiveDefinition("above_half", "greater", 0.5))
     >>> get_definition("above_half").rule
     'h > 0.5'
     >>> del ACTIVE_DEFINITIONS["above_half"]
     """
     if not isinstance(definition, ActiveDefinition):
-        raise TypeError(
-            "register_definition needs an ActiveDefinition, got "
-            f"{type(definition).__name__}"
-        )
+        raise TypeError(f"Expected an ActiveDefinition, got {definition!r}")
     if definition.name in ACTIVE_DEFINITIONS and not overwrite:
         raise ValueError(
             f"Definition '{definition.name}' is already registered; pass "
@@ -334,27 +203,10 @@ def register_definition(definition, overwrite=False):
 
 
 def get_definition(spec):
-    """Returns the :class:`ActiveDefinition` for a name or a definition.
-
-    Arguments
-    ---------
-    spec : str or ActiveDefinition
-        A registered name, or a definition (returned as it is).
-
-    Returns
-    -------
-    definition : ActiveDefinition
-        The rule.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name; the message lists the registered ones.
+    """Returns the rule of a registered name (or a rule, unchanged).
 
     Example
     -------
-    >>> get_definition("tanh_neg").threshold
-    -0.95
     >>> get_definition("nope")
     Traceback (most recent call last):
      ...
@@ -371,22 +223,7 @@ def get_definition(spec):
 
 
 def resolve_definitions(specs):
-    """Turns a list of names / definitions into definitions.
-
-    Arguments
-    ---------
-    specs : str, ActiveDefinition or sequence of them
-        One rule or several; names must be unique.
-
-    Returns
-    -------
-    definitions : list of ActiveDefinition
-        In the given order.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name, an empty list or a repeated name.
+    """Returns the rules of one name / rule or a list of them (unique names).
 
     Example
     -------
@@ -396,58 +233,31 @@ def resolve_definitions(specs):
     if isinstance(specs, (str, ActiveDefinition)):
         specs = [specs]
     definitions = [get_definition(s) for s in specs]
-    if not definitions:
-        raise ValueError("Need at least one activity definition")
     names = [d.name for d in definitions]
-    if len(set(names)) != len(names):
-        raise ValueError(f"Activity definition names repeat: {names}")
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"Need distinct activity definitions, got {names}")
     return definitions
 
 
 def _unit_name(unit):
-    """Canonical lower-case unit name of a module or a string."""
     if isinstance(unit, torch.nn.Module):
-        if isinstance(unit, torch.nn.Tanh):
-            return "tanh"
-        if isinstance(unit, torch.nn.Sigmoid):
-            return "sigmoid"
         return activation_name(unit).lower()
     return str(unit).strip().lower()
 
 
 def default_definitions(unit):
-    """Returns the names of the activity rules that suit a hidden unit.
-
-    * tanh: ``["tanh_neg", "tanh_both"]`` (the paper's two tanh rules;
-      add ``"positive"`` explicitly for a like-for-like ``h > 0``
-      comparison with rectifiers);
-    * sigmoid: ``["sigmoid_neg", "sigmoid_both"]``;
-    * anything else (ReL, LReL, unknown units): ``["positive"]``.
-
-    Arguments
-    ---------
-    unit : torch.nn.Module or str
-        The hidden-unit module, or its name (``"tanh"``, ``"relu"``, ...).
-
-    Returns
-    -------
-    names : list of str
-        Registered definition names.
+    """The rules that suit a unit (a module or a name): tanh -> ``tanh_neg``,
+    ``tanh_both``; sigmoid -> ``sigmoid_neg``, ``sigmoid_both``; else
+    ``positive``.
 
     Example
     -------
-    >>> default_definitions(torch.nn.ReLU())
-    ['positive']
-    >>> default_definitions(torch.nn.Tanh())
-    ['tanh_neg', 'tanh_both']
-    >>> default_definitions("leaky_relu")
-    ['positive']
+    >>> default_definitions(torch.nn.Tanh()), default_definitions("relu")
+    (['tanh_neg', 'tanh_both'], ['positive'])
     """
     name = _unit_name(unit)
-    if name == "tanh":
-        return ["tanh_neg", "tanh_both"]
-    if name == "sigmoid":
-        return ["sigmoid_neg", "sigmoid_both"]
+    if name in ("tanh", "sigmoid"):
+        return [f"{name}_neg", f"{name}_both"]
     return ["positive"]
 
 
@@ -455,39 +265,19 @@ _PAPER_UNITS = {"relu": "ReL", "leaky_relu": "LReL", "tanh": "tanh"}
 
 
 def paper_label(unit, definition):
-    """Returns the legend label of a (unit, rule) pair, in the paper's style.
-
-    ReL and LReL with ``h > 0`` are labelled ``"ReL"`` and ``"LReL"``; other
-    pairs are ``"<unit> <rule label>"``, e.g. ``"tanh neg"``,
-    ``"tanh both"``, ``"tanh pos"`` or ``"ELU pos"``.
-
-    Arguments
-    ---------
-    unit : torch.nn.Module or str
-        The hidden-unit module or its name.
-    definition : str or ActiveDefinition
-        The activity rule.
-
-    Returns
-    -------
-    label : str
-        The legend label.
+    """The legend label of a (unit, rule) pair in the paper's style.
 
     Example
     -------
-    >>> paper_label("relu", "positive")
-    'ReL'
-    >>> paper_label(torch.nn.LeakyReLU(), "positive")
-    'LReL'
-    >>> paper_label(torch.nn.Tanh(), "tanh_both")
-    'tanh both'
+    >>> paper_label("leaky_relu", "positive"), paper_label("tanh", "tanh_both")
+    ('LReL', 'tanh both')
+    >>> paper_label(torch.nn.ELU(), "positive")
+    'ELU pos'
     """
     definition = get_definition(definition)
     name = _unit_name(unit)
-    if isinstance(unit, torch.nn.Module):
-        shown = _PAPER_UNITS.get(name, activation_name(unit))
-    else:
-        shown = _PAPER_UNITS.get(name, str(unit))
+    shown = activation_name(unit) if isinstance(unit, torch.nn.Module) else unit
+    shown = _PAPER_UNITS.get(name, shown)
     if name in ("relu", "leaky_relu") and definition.name == "positive":
         return shown
     return f"{shown} {definition.label}"

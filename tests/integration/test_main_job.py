@@ -17,7 +17,10 @@ def test_main_job_debug_end_to_end(tmp_path):
     cmd = [
         sys.executable, os.path.join(REPO_ROOT, "train.py"),
         os.path.join(REPO_ROOT, "hparams", "relu.yaml"),
-        "--debug", "--corpus_hours", "0.01", "--noprogressbar",
+        # Checkpoints kept (debug mode puts them in a temporary folder),
+        # for the decode stage run alone below.
+        "--debug", "--debug_persistently",
+        "--corpus_hours", "0.01", "--noprogressbar",
         "--device", "cpu",
     ]  # fmt: skip
     result = subprocess.run(

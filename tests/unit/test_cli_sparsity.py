@@ -57,3 +57,27 @@ def test_missing_statistics_and_layer_are_clear_errors(tmp_path):
         fig2_curves([str(tmp_path / "nothing")])
     with pytest.raises(KeyError, match="no layer 'layers.9.act'"):
         fig2_curves([str(run)], layer="layers.9.act")
+
+
+def test_reads_a_run_written_by_collect(tmp_path, capsys):
+    from sb_rectifier.lobes.rectifier_dnn import RectifierDNN
+    from sb_rectifier.sparsity import collect
+
+    torch.manual_seed(0)
+    model = RectifierDNN(
+        input_size=6, num_layers=2, neurons=8, activation="tanh"
+    )
+    x = torch.randn(300, 6)
+    with collect(model, tmp_path / "run" / "sparsity", "dev"), torch.no_grad():
+        model(x)
+    png = tmp_path / "fig2.png"
+    assert (
+        main(["sparsity", "plot", str(tmp_path / "run"), "-o", str(png)]) == 0
+    )
+    out = capsys.readouterr().out
+    with torch.no_grad():
+        h = model.hidden_activations(x)[-1]
+    neg = (h > -0.95).double().mean().item()
+    both = ((h > -0.95) & (h < 0.95)).double().mean().item()
+    assert f"tanh neg: mean activation probability {neg:.3f}" in out
+    assert f"tanh both: mean activation probability {both:.3f}" in out

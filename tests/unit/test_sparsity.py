@@ -1,13 +1,15 @@
-"""Tests of sb_rectifier.sparsity: activity rules, statistics, hooks, files."""
+"""Tests of sb_rectifier.sparsity: activity rules, counts, hooks, files."""
 
 import csv
 import json
 import math
 import os
 
+import numpy as np
 import pytest
 import torch
 
+import sb_rectifier.sparsity.statistics as statistics
 from sb_rectifier.activations import register_activation, unregister_activation
 from sb_rectifier.lobes.rectifier_dnn import RectifierDNN
 from sb_rectifier.sparsity import (
@@ -16,6 +18,7 @@ from sb_rectifier.sparsity import (
     ActiveDefinition,
     LayerStatistics,
     SparsityMonitor,
+    collect,
     default_definitions,
     export_all,
     get_definition,
@@ -45,6 +48,9 @@ H = torch.tensor(
     ]
 )
 
+# Every frame and value statistic, as LayerStatistics' defaults.
+EXACT = {"value_stride": 1, "hist_stride": 1}
+
 
 def _hand_stats(**kwargs):
     kwargs.setdefault("hist_bins", 4)
@@ -59,7 +65,7 @@ def _assert_results_equal(a, b, rel=1e-5):
     """Counts exactly, float statistics to float32 summation precision."""
     assert a.keys() == b.keys()
     for key in a:
-        if key in ("mean", "variance"):
+        if key in ("mean", "variance", "sum", "sum_of_squares"):
             assert a[key] == pytest.approx(b[key], rel=rel, abs=1e-5), key
         elif key == "definitions":
             for name in a[key]:
@@ -97,23 +103,6 @@ def test_builtin_definitions_follow_the_paper():
     ]
 
 
-@pytest.mark.parametrize(
-    "definition",
-    [
-        ActiveDefinition("g", "greater", 0.3),
-        ActiveDefinition("l", "less", -0.2),
-        ActiveDefinition("sym", "between", (-0.5, 0.5)),
-        ActiveDefinition("asym", "between", (-0.1, 0.7)),
-    ],
-    ids=lambda d: d.name,
-)
-def test_indicator_matches_is_active(definition):
-    h = torch.randn(50, 7)
-    h[0, :3] = torch.tensor([0.3, -0.2, 0.7])  # on thresholds: inactive
-    out = definition.indicator(h, torch.empty_like(h))
-    assert torch.equal(out, definition.is_active(h).float())
-
-
 def test_definition_validation_and_registry():
     with pytest.raises(ValueError, match="Unknown kind"):
         ActiveDefinition("x", "above", 0.0)
@@ -121,6 +110,8 @@ def test_definition_validation_and_registry():
         ActiveDefinition("x", "between", 0.5)
     with pytest.raises(ValueError, match="low < high"):
         ActiveDefinition("x", "between", (0.5, 0.1))
+    with pytest.raises(ValueError, match="low < high in float32"):
+        ActiveDefinition("x", "between", (0.1, 0.1 + 1e-12))
     with pytest.raises(ValueError, match="single threshold"):
         ActiveDefinition("x", "greater", (0.0, 1.0))
     with pytest.raises(ValueError, match="finite"):
@@ -152,6 +143,97 @@ def test_default_definitions_and_labels():
 
 
 # ----------------------------------------------------------------------
+# Exact counts and moments against brute force
+# ----------------------------------------------------------------------
+RULES = [
+    ActiveDefinition("g", "greater", 0.3),
+    ActiveDefinition("l", "less", -0.2),
+    ActiveDefinition("sym", "between", (-0.5, 0.5)),
+    ActiveDefinition("asym", "between", (-0.1, 0.7)),
+    ACTIVE_DEFINITIONS["positive"],
+    ACTIVE_DEFINITIONS["tanh_neg"],
+    ACTIVE_DEFINITIONS["tanh_both"],
+]
+
+
+def _known_batches(seed=0):
+    """Batches of various shapes, with values on every threshold."""
+    gen = torch.Generator().manual_seed(seed)
+    batches = [
+        torch.randn(37, 9, generator=gen),
+        torch.randn(3, 11, 9, generator=gen),
+        torch.randn(1, 9, generator=gen).clamp(-0.1, 0.1),
+        torch.zeros(0, 9),
+    ]
+    on_edges = torch.tensor([0.3, -0.2, -0.5, 0.5, -0.1, 0.7, 0.0, -0.95, 0.95])
+    batches[0][:9] = on_edges  # every threshold, on every unit
+    batches[0][9] = on_edges.roll(1)
+    return batches
+
+
+@pytest.mark.parametrize("block", [statistics.BLOCK_ELEMENTS, 9, 20])
+def test_counts_are_exact_against_brute_force(monkeypatch, block):
+    monkeypatch.setattr(statistics, "BLOCK_ELEMENTS", block)
+    batches = _known_batches()
+    stats = LayerStatistics(9, RULES, **EXACT)
+    for h in batches:
+        stats.update(h)
+    r = stats.result()
+    h = torch.cat([b.reshape(-1, 9) for b in batches])
+    assert r["frames"] == len(h) == 37 + 33 + 1
+    for rule in RULES:
+        active = rule.is_active(h)
+        d = r["definitions"][rule.name]
+        assert d["active_frames"] == active.sum(0).tolist(), rule.name
+        per_frame = torch.bincount(active.sum(1), minlength=10)
+        assert d["active_units_per_frame"] == per_frame.tolist(), rule.name
+        assert d["activation_probability"] == (active.double().mean(0).tolist())
+    assert r["zero_frames"] == (h == 0).sum(0).tolist()
+    assert r["value_frames"] == len(h)
+
+
+def test_counts_are_int64_and_exact_beyond_float32():
+    stats = LayerStatistics(2)
+    stats.counts["active"] += 2**24  # float32 would stop counting here
+    stats.counts["frames"] += 2**24
+    stats.update(torch.tensor([[1.0, -1.0]]))
+    assert stats.counts["active"].dtype == torch.int64
+    d = stats.result()["definitions"]["positive"]
+    assert d["active_frames"] == [2**24 + 1, 2**24]
+
+
+def test_moments_against_numpy():
+    gen = torch.Generator().manual_seed(3)
+    batches = [torch.randn(n, 6, generator=gen) * 3 + 1 for n in (50, 7, 1)]
+    stats = LayerStatistics(6, **EXACT)
+    for h in batches:
+        stats.update(h)
+    r = stats.result()
+    ref = np.concatenate([b.numpy() for b in batches]).astype(np.float64)
+    np.testing.assert_allclose(r["sum"], ref.sum(0), rtol=1e-6)
+    np.testing.assert_allclose(r["sum_of_squares"], (ref**2).sum(0), rtol=1e-6)
+    np.testing.assert_allclose(r["mean"], ref.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(r["variance"], ref.var(0), rtol=1e-5)
+    assert r["value_frames"] == 58
+
+
+def test_tanh_definitions_against_brute_force():
+    gen = torch.Generator().manual_seed(1)
+    h = torch.tanh(3 * torch.randn(500, 7, generator=gen))
+    h[0] = torch.tensor([-0.95, 0.95, -0.96, 0.96, -0.94, 0.94, 0.0])
+    stats = LayerStatistics(7, ["tanh_neg", "tanh_both"])
+    stats.update(h)
+    r = stats.result()["definitions"]
+    neg = (h > -0.95).sum(0)
+    both = ((h > -0.95) & (h < 0.95)).sum(0)
+    assert r["tanh_neg"]["active_frames"] == neg.tolist()
+    assert r["tanh_both"]["active_frames"] == both.tolist()
+    assert r["tanh_both"]["activation_probability"] == (
+        (both.double() / 500).tolist()
+    )
+
+
+# ----------------------------------------------------------------------
 # Statistics on hand-made activations
 # ----------------------------------------------------------------------
 def test_hand_made_per_unit_statistics():
@@ -159,18 +241,19 @@ def test_hand_made_per_unit_statistics():
     assert r["num_units"] == 4 and r["frames"] == 4
     d = r["definitions"]["positive"]
     assert d["definition"]["rule"] == "h > 0"
+    assert d["active_frames"] == [0, 2, 1, 4]
     assert d["activation_probability"] == [0.0, 0.5, 0.25, 1.0]
     assert d["mean_activation_probability"] == 0.4375
     assert d["dead_units"] == {"count": 1, "indices": [0]}
     assert d["always_active_units"] == {"count": 1, "indices": [3]}
     assert r["exact_zero_fraction"] == 0.5
     assert r["exact_zero_fraction_per_unit"] == [1.0, 0.5, 0.5, 0.0]
+    assert r["zero_frames"] == [4, 2, 2, 0]
     assert r["mean"] == pytest.approx([0.0, 1.0, 0.25, 1.875])
     # variance = E[h^2] - E[h]^2
     assert r["variance"] == pytest.approx(
         [0.0, 10 / 4 - 1.0, 5 / 4 - 0.0625, 21.25 / 4 - 1.875**2]
     )
-    assert (r["min"], r["max"]) == (-1.0, 4.0)
 
 
 def test_hand_made_population_sparsity():
@@ -229,13 +312,16 @@ def test_relu_zeros_fall_in_the_bin_starting_at_zero():
     assert counts[50] == 21 and sum(counts) == 21
 
 
-def test_histogram_kernels_agree():
-    from sb_rectifier.sparsity.statistics import _histogram
-
-    u = torch.tensor([-0.5, 0.0, 0.2, 0.999, 1.0, 3.0, 4.5, 6.0, float("nan")])
-    expected = [1, 3, 1, 0, 1, 1, 1]  # bin b covers [b - 1, b); 6.0 -> last
-    assert _histogram(u, 7, scatter=False).tolist() == expected
-    assert _histogram(u, 7, scatter=True).tolist() == expected[:-1] + [2]
+def test_histogram_edges_infinities_and_nan():
+    stats = LayerStatistics(1, hist_bins=4, hist_range=(-2.0, 2.0))
+    values = [-math.inf, -2.5, -2.0, -1.0, 0.0, 1.999, 2.0, math.inf, math.nan]
+    stats.update(torch.tensor(values).view(-1, 1))
+    hist = stats.result()["histogram"]
+    assert hist["counts"] == [1, 1, 1, 1]
+    assert (hist["underflow"], hist["overflow"]) == (2, 3)  # NaN: overflow
+    assert hist["values"] == 9
+    d = stats.result()["definitions"]["positive"]
+    assert d["active_frames"] == [3]  # 1.999, 2.0, inf; NaN is not active
 
 
 def test_tanh_definitions_on_hand_made_values():
@@ -262,16 +348,18 @@ def test_no_frames_and_bad_input():
         stats.result()
     with pytest.raises(ValueError, match=r"\[\.\.\., 3\]"):
         stats.update(torch.zeros(4, 5))
-    with pytest.raises(ValueError, match="mask has 3 entries"):
-        stats.update(torch.zeros(4, 3), mask=torch.ones(3, dtype=torch.bool))
+    with pytest.raises(TypeError, match="tensor"):
+        stats.update([[0.0, 1.0, 2.0]])
     with pytest.raises(ValueError, match="hist_range"):
         LayerStatistics(3, hist_range=(1.0, 1.0))
+    with pytest.raises(ValueError, match="value_stride"):
+        LayerStatistics(3, value_stride=0)
     stats.update(torch.zeros(0, 3))
     assert stats.frames == 0
 
 
 # ----------------------------------------------------------------------
-# Streaming, merging, masking, dtypes
+# Streaming, merging, strides, dtypes
 # ----------------------------------------------------------------------
 def _random_acts(frames=300, units=16, seed=0):
     gen = torch.Generator().manual_seed(seed)
@@ -292,12 +380,13 @@ def test_streaming_equals_single_batch():
     _assert_results_equal(one.result(), many.result())
 
 
-def test_chunked_processing_equals_one_chunk():
+def test_blocks_equal_one_block(monkeypatch):
     h = _random_acts(frames=101)
     defs = ["positive", "tanh_neg", "sigmoid_both"]  # sigmoid_both: asymmetric
     big = LayerStatistics(16, defs)
     big.update(h)
-    small = LayerStatistics(16, defs, chunk_elements=40)  # 2-row chunks
+    monkeypatch.setattr(statistics, "BLOCK_ELEMENTS", 40)  # 2-row blocks
+    small = LayerStatistics(16, defs)
     small.update(h)
     _assert_results_equal(big.result(), small.result())
     ref = torch.stack(
@@ -320,25 +409,10 @@ def test_merge_equals_single_pass():
         a.merge(LayerStatistics(16, ["tanh_neg"]))
 
 
-def test_masked_frames_are_ignored():
-    h = _random_acts(frames=60).view(3, 20, 16)
-    lengths = [20, 13, 5]
-    mask = torch.arange(20)[None, :] < torch.tensor(lengths)[:, None]
-    padded = h.clone()
-    padded[~mask] = 1e4  # padding must not show up anywhere
-    masked = LayerStatistics(16, ["positive", "tanh_both"])
-    masked.update(padded, mask=mask)
-    ref = LayerStatistics(16, ["positive", "tanh_both"])
-    ref.update(h[mask])
-    _assert_results_equal(masked.result(), ref.result())
-    as_float = LayerStatistics(16, ["positive", "tanh_both"], chunk_elements=64)
-    as_float.update(padded, mask=mask.float())
-    _assert_results_equal(as_float.result(), ref.result())
-
-
-def test_histogram_frame_stride():
+def test_histogram_frame_stride(monkeypatch):
+    monkeypatch.setattr(statistics, "BLOCK_ELEMENTS", 100)
     h = _random_acts(frames=103)
-    stats = LayerStatistics(16, hist_stride=4, chunk_elements=100)
+    stats = LayerStatistics(16, hist_stride=4)
     stats.update(h)
     ref = LayerStatistics(16)
     ref.update(h[::4])
@@ -349,42 +423,26 @@ def test_histogram_frame_stride():
     assert r["frames"] == 103  # the other statistics use every frame
 
 
-def test_value_stride_samples_only_the_value_statistics():
+def test_value_stride_samples_only_the_value_statistics(monkeypatch):
+    monkeypatch.setattr(statistics, "BLOCK_ELEMENTS", 48)
     h = _random_acts(frames=103).view(1, 103, 16)
-    mask = torch.ones(1, 103, dtype=torch.bool)
-    mask[0, 40:50] = False
-    mask[0, 96] = False  # a sampled frame
-    stats = LayerStatistics(
-        16, value_stride=8, hist_stride=8, chunk_elements=48
-    )
-    stats.update(h, mask=mask)
+    stats = LayerStatistics(16, value_stride=8, hist_stride=8)
+    stats.update(h)
     r = stats.result()
     every = LayerStatistics(16)
-    every.update(h[mask])
+    every.update(h)
     sampled = LayerStatistics(16)
-    sampled.update(h[:, ::8][mask[:, ::8]])
+    sampled.update(h[:, ::8])
     r_every, r_sampled = every.result(), sampled.result()
-    assert r["frames"] == 92 and r["value_frames"] == 13 - 3  # 40, 48, 96
+    assert r["frames"] == 103 and r["value_frames"] == 13
     assert r["value_stride"] == 8
     assert r["definitions"] == r_every["definitions"]
-    for key in ("exact_zero_fraction", "exact_zero_fraction_per_unit", "min"):
+    for key in ("exact_zero_fraction", "exact_zero_fraction_per_unit"):
         assert r[key] == r_sampled[key]
+    assert r["zero_frames"] == r_sampled["zero_frames"]
     assert r["mean"] == pytest.approx(r_sampled["mean"], rel=1e-5, abs=1e-6)
     assert r["variance"] == pytest.approx(r_sampled["variance"], rel=1e-5)
     assert r["histogram"]["counts"] == r_sampled["histogram"]["counts"]
-
-
-def test_no_valid_sampled_frame_gives_none_values(tmp_path):
-    stats = LayerStatistics(3, value_stride=2)
-    stats.update(
-        torch.ones(4, 3), mask=torch.tensor([False, True, False, True])
-    )
-    r = stats.result()
-    assert r["frames"] == 2 and r["value_frames"] == 0
-    assert r["mean"] == [None] * 3 and r["min"] is None
-    path = write_csv({"l": r}, str(tmp_path), "t")["l"]
-    with open(path) as fin:
-        assert fin.read().splitlines()[1] == "0,1.0,,,"
 
 
 def test_bf16_and_fp16_inputs():
@@ -400,10 +458,11 @@ def test_bf16_and_fp16_inputs():
 
 
 def test_float64_inputs_stay_float64():
-    h = torch.tensor([[1e8 + 1.0], [1e8 - 1.0]], dtype=torch.float64)
+    # 1e8 + 1 and 1e8 + 3 are not float32 numbers
+    h = torch.tensor([[1e8 + 1.0], [1e8 + 3.0]], dtype=torch.float64)
     stats = LayerStatistics(1)
     stats.update(h)
-    assert stats.result()["variance"] == [pytest.approx(1.0)]
+    assert stats.result()["mean"] == [1e8 + 2.0]
 
 
 # ----------------------------------------------------------------------
@@ -436,8 +495,7 @@ def test_monitor_matches_direct_statistics():
     torch.manual_seed(0)
     model = RectifierDNN(input_size=12, num_layers=3, neurons=20, n_pdfs=5)
     x = torch.randn(4, 30, 12)
-    exact = {"hist_stride": 1, "value_stride": 1}
-    with SparsityMonitor(model, **exact) as monitor, torch.no_grad():
+    with SparsityMonitor(model, **EXACT) as monitor, torch.no_grad():
         model(x[:2])
         model(x[2:])
     assert _no_hooks(model)
@@ -454,6 +512,17 @@ def test_monitor_matches_direct_statistics():
         _assert_results_equal(results[name], expected)
 
 
+def test_monitor_default_strides():
+    model = RectifierDNN(input_size=4, num_layers=1, neurons=6)
+    with SparsityMonitor(model) as monitor, torch.no_grad():
+        model(torch.randn(100, 4))
+    r = monitor.results()["layers.0.act"]
+    assert r["frames"] == 100  # activity: every frame
+    assert r["value_frames"] == 13 and r["value_stride"] == 8
+    assert r["histogram"]["frame_stride"] == 32
+    assert r["histogram"]["values"] == 4 * 6
+
+
 def test_auto_selection_excludes_output_layer():
     model = _Net()
     monitor = SparsityMonitor(model)
@@ -462,31 +531,9 @@ def test_auto_selection_excludes_output_layer():
     with monitor, torch.no_grad():
         model(torch.randn(10, 6))
     assert [r["num_units"] for r in monitor.results().values()] == [8, 5]
-    # Explicit names are taken as given, the output layer included.
-    assert list(SparsityMonitor(model, select=["output.1"]).layers) == [
-        "output.1"
-    ]
-
-
-def test_selection_by_type_and_pattern():
-    model = _Net()
-    assert list(SparsityMonitor(model, select=torch.nn.LeakyReLU).layers) == [
-        "hidden.3"
-    ]
-    assert list(
-        SparsityMonitor(model, select=(torch.nn.ReLU, torch.nn.Sigmoid)).layers
-    ) == ["hidden.1"]  # the sigmoid sits in the output layer
-    dnn = RectifierDNN(input_size=4, num_layers=4, neurons=6, n_pdfs=3)
-    # The model's order, not the pattern order.
-    assert list(
-        SparsityMonitor(dnn, select=["layers.3.act", "layers.[01].act"]).layers
-    ) == ["layers.0.act", "layers.1.act", "layers.3.act"]
-    assert len(SparsityMonitor(dnn, select=["layers.*.act"]).layers) == 4
-    with pytest.raises(ValueError, match="available module names") as err:
-        SparsityMonitor(dnn, select=["layers.9.act"])
-    assert "layers.0.act" in str(err.value) and "output" in str(err.value)
-    with pytest.raises(ValueError, match="No hidden-unit module"):
+    with pytest.raises(ValueError, match="No hidden-unit module") as err:
         SparsityMonitor(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+    assert "module names: 0" in str(err.value)
 
 
 def test_registered_unit_is_selected():
@@ -510,21 +557,17 @@ def test_registered_unit_is_selected():
         unregister_activation("cube_test")
 
 
-def test_hooks_removed_enabled_flag_and_reset():
+def test_hooks_removed_and_reset():
     model = RectifierDNN(input_size=4, num_layers=2, neurons=6, n_pdfs=2)
     monitor = SparsityMonitor(model).attach()
     monitor.attach()  # idempotent
-    assert monitor.attached
     assert len(model.layers[0].act._forward_hooks) == 1
     x = torch.randn(5, 4)
     model(x)
-    monitor.enabled = False
-    model(x)
-    monitor.enabled = True
     assert monitor.stats["layers.0.act"].frames == 5
     monitor.remove()
     monitor.remove()
-    assert _no_hooks(model) and not monitor.attached
+    assert _no_hooks(model)
     model(x)  # nothing recorded after remove
     assert monitor.stats["layers.1.act"].frames == 5
     monitor.reset()
@@ -566,41 +609,28 @@ def test_monitor_under_autocast_bf16_and_no_grad():
     assert monitor.results()["layers.0.act"]["frames"] == 64
 
 
-def test_monitor_mask_applies_to_next_forward():
-    model = RectifierDNN(input_size=4, num_layers=2, neurons=6, n_pdfs=2)
-    x = torch.randn(2, 7, 4)
-    mask = torch.tensor([[1] * 7, [1] * 3 + [0] * 4], dtype=torch.bool)
-    exact = {"hist_stride": 1, "value_stride": 1}
-    with SparsityMonitor(model, **exact) as monitor, torch.no_grad():
-        monitor.set_mask(mask)
-        model(x)
-        first = monitor.results()["layers.1.act"]
-        model(x)  # mask cleared after the forward: all 14 frames
-        with pytest.raises(ValueError, match="layers.0.act.*mask has 3"):
-            monitor.set_mask(torch.ones(3))
-            model(x)
-    assert first["frames"] == 10
-    with torch.no_grad():
-        ref = LayerStatistics(6)
-        ref.update(model.hidden_activations(x)[1][mask])
-    expected = ref.result()
-    expected["unit"] = "relu"
-    _assert_results_equal(first, expected)
-    assert monitor.stats["layers.1.act"].frames == 24
-
-
-def test_monitor_definitions_per_layer():
+def test_monitor_definitions_per_layer_and_registered_rule():
     model = RectifierDNN(input_size=4, num_layers=2, neurons=6, n_pdfs=2)
     monitor = SparsityMonitor(
         model, definitions={"layers.1.act": ["positive", "tanh_both"]}
     )
-    assert [d.name for d in monitor.definitions("layers.0.act")] == ["positive"]
-    assert [d.name for d in monitor.definitions("layers.1.act")] == [
+    assert [d.name for d in monitor.definitions["layers.0.act"]] == ["positive"]
+    assert [d.name for d in monitor.definitions["layers.1.act"]] == [
         "positive",
         "tanh_both",
     ]
     with pytest.raises(ValueError, match="Unknown activity definition"):
         SparsityMonitor(model, definitions=["bogus"])
+    register_definition(ActiveDefinition("above_tenth", "greater", 0.1))
+    try:
+        x = torch.randn(30, 4)
+        with SparsityMonitor(model, definitions=["above_tenth"]) as monitor:
+            model(x)
+        active = model.hidden_activations(x)[1] > 0.1
+        d = monitor.results()["layers.1.act"]["definitions"]["above_tenth"]
+        assert d["active_frames"] == active.sum(0).tolist()
+    finally:
+        del ACTIVE_DEFINITIONS["above_tenth"]
 
 
 def test_all_reduce_single_process_and_ddp_unwrap(tmp_path):
@@ -626,6 +656,112 @@ def test_all_reduce_single_process_and_ddp_unwrap(tmp_path):
         dist.destroy_process_group()
 
 
+def _gloo_worker(rank, store, folder, batches):
+    """One of two ranks: counts its own batch, then all_reduce / collect."""
+    os.environ["RANK"] = str(rank)  # speechbrain's if_main_process()
+    torch.distributed.init_process_group(
+        "gloo", init_method=f"file://{store}", rank=rank, world_size=2
+    )
+    try:
+        torch.manual_seed(0)
+        model = RectifierDNN(input_size=5, num_layers=2, neurons=7)
+        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        with collect(ddp, folder, "dev", {"epoch": 2}) as monitor:
+            with torch.no_grad():
+                ddp(batches[rank])
+        assert bool(monitor.files) == (rank == 0)
+        stats = LayerStatistics(3, ["positive", "tanh_both"], **EXACT)
+        stats.update(batches[rank][:, :3])
+        stats.all_reduce()
+        result = stats.result()
+        if rank == 0:
+            with open(os.path.join(folder, "direct.json"), "w") as fout:
+                json.dump(result, fout)
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def test_all_reduce_sums_counts_over_two_gloo_processes(tmp_path):
+    if not torch.distributed.is_available():
+        pytest.skip("torch.distributed is not available")
+    gen = torch.Generator().manual_seed(4)
+    batches = [
+        torch.randn(40, 5, generator=gen),
+        torch.randn(23, 5, generator=gen),
+    ]
+    folder = str(tmp_path / "sparsity")
+    torch.multiprocessing.spawn(
+        _gloo_worker,
+        args=(str(tmp_path / "store"), folder, batches),
+        nprocs=2,
+    )
+    # collect(): one file, from rank 0, with every rank's frames.
+    doc = read_json(os.path.join(folder, "dev.json"))
+    assert doc["meta"]["frames"] == 63 and doc["meta"]["epoch"] == 2
+    torch.manual_seed(0)
+    model = RectifierDNN(input_size=5, num_layers=2, neurons=7)
+    with SparsityMonitor(model) as monitor, torch.no_grad():
+        for x in batches:
+            model(x)
+    for name, expected in monitor.results().items():
+        got = doc["layers"][name]
+        for key in ("frames", "value_frames", "zero_frames", "histogram"):
+            assert got[key] == expected[key], key
+        d, e = (
+            got["definitions"]["positive"],
+            expected["definitions"]["positive"],
+        )
+        assert d["active_frames"] == e["active_frames"]
+        assert d["active_units_per_frame"] == e["active_units_per_frame"]
+        assert got["sum"] == pytest.approx(expected["sum"], rel=1e-6)
+    # LayerStatistics.all_reduce() on its own.
+    with open(os.path.join(folder, "direct.json")) as fin:
+        direct = json.load(fin)
+    whole = LayerStatistics(3, ["positive", "tanh_both"], **EXACT)
+    whole.update(torch.cat(batches)[:, :3])
+    _assert_results_equal(direct, json.loads(json.dumps(whole.result())))
+
+
+# ----------------------------------------------------------------------
+# collect()
+# ----------------------------------------------------------------------
+def test_collect_exports_on_exit(tmp_path):
+    model = RectifierDNN(input_size=4, num_layers=2, neurons=6, n_pdfs=2)
+    meta = {"tag": "dev", "epoch": 3, "unit": "relu", "num_layers": 2}
+    with collect(model, str(tmp_path / "sp"), "dev", meta) as monitor:
+        assert isinstance(monitor, SparsityMonitor)
+        assert not _no_hooks(model) and monitor.files == {}
+        with torch.no_grad():
+            model(torch.randn(11, 4))
+            model(torch.randn(2, 3, 4))
+    assert _no_hooks(model)
+    doc = read_json(monitor.files["json"])
+    assert monitor.files["json"] == str(tmp_path / "sp" / "dev.json")
+    assert doc["meta"] == {
+        **meta,
+        "frames": 17,
+        "last_hidden_layer": "layers.1.act",
+    }
+    assert doc["layers"]["layers.0.act"]["frames"] == 17
+    assert sorted(monitor.files["plots"]) == [
+        "histograms",
+        "last_layer",
+        "layers",
+    ]
+    assert all(os.path.isfile(p) for p in monitor.files["csv"].values())
+
+
+def test_collect_exports_nothing_on_exception(tmp_path):
+    model = RectifierDNN(input_size=4, num_layers=2, neurons=6, n_pdfs=2)
+    with pytest.raises(RuntimeError, match="boom"):
+        with collect(model, str(tmp_path / "sp"), "dev") as monitor:
+            model(torch.randn(5, 4))
+            raise RuntimeError("boom")
+    assert _no_hooks(model)
+    assert monitor.files == {}
+    assert not (tmp_path / "sp").exists()
+
+
 # ----------------------------------------------------------------------
 # Files and plots
 # ----------------------------------------------------------------------
@@ -640,10 +776,10 @@ def test_json_round_trip_and_schema_errors(tmp_path):
     results = _results()
     path = str(tmp_path / "sub" / "sparsity.json")
     write_json(results, path, {"epoch": 3, "split": "dev", "unit": "relu"})
-    assert not [f for f in os.listdir(tmp_path / "sub") if f.endswith(".tmp")]
+    assert os.listdir(tmp_path / "sub") == ["sparsity.json"]
     doc = read_json(path)
     assert doc["schema"] == "sb_rectifier.sparsity"
-    assert doc["version"] == SCHEMA_VERSION == 1
+    assert doc["version"] == SCHEMA_VERSION == 2
     assert doc["meta"] == {
         "epoch": 3,
         "split": "dev",
@@ -655,8 +791,8 @@ def test_json_round_trip_and_schema_errors(tmp_path):
     assert doc["layers"] == json.loads(json.dumps(results))
     for bad, pattern in [
         (
-            {"schema": "sb_rectifier.sparsity", "version": 2, "layers": {}},
-            "version 2",
+            {"schema": "sb_rectifier.sparsity", "version": 3, "layers": {}},
+            "version 3; this code reads versions 1, 2",
         ),
         ({"schema": "other", "version": 1, "layers": {}}, "schema 'other'"),
     ]:
@@ -665,8 +801,25 @@ def test_json_round_trip_and_schema_errors(tmp_path):
             read_json(str(tmp_path / "bad.json"))
         assert "bad.json" in str(err.value)
     (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(ValueError, match="broken.json: not a JSON file"):
+    with pytest.raises(ValueError, match="broken.json: not a valid sparsity"):
         read_json(str(tmp_path / "broken.json"))
+
+
+def test_version_1_files_are_still_read(tmp_path):
+    layer = _results()["layers.0.act"]
+    v1 = {
+        "schema": "sb_rectifier.sparsity",
+        "version": 1,
+        "meta": {"frames": 4},
+        "layers": {"layers.0.act": {**layer, "min": -1.0, "max": 4.0}},
+    }
+    (tmp_path / "dev.json").write_text(json.dumps(v1))
+    doc = read_json(str(tmp_path / "dev.json"))
+    assert doc["version"] == 1
+    assert layer_curves(doc["layers"]["layers.0.act"])[0] == (
+        "ReL",
+        [0.0, 0.5, 0.25, 1.0],
+    )
 
 
 def test_json_writes_non_finite_numbers_as_null(tmp_path):
@@ -741,7 +894,11 @@ def test_plots_are_valid_png(tmp_path):
     assert out == fig2 and _is_png(fig2)
     assert _is_png(plot_layers(results, str(tmp_path / "layers.png")))
     assert _is_png(plot_histograms(results, str(tmp_path / "hist.png")))
-    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+    assert sorted(os.listdir(tmp_path)) == [
+        "fig2.png",
+        "hist.png",
+        "layers.png",
+    ]
     assert layer_curves(results["layers.0.act"]) == [
         ("ReL", [0.0, 0.5, 0.25, 1.0]),
         ("ReL both", [1.0, 0.5, 0.5, 0.25]),
