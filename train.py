@@ -49,7 +49,7 @@ from speechbrain.utils.distributed import if_main_process, run_on_main
 from sb_rectifier.corpus.make_corpus import make_corpus, read_corpus_info
 from sb_rectifier.data import FrameDataset
 from sb_rectifier.data.kaldi_frames import pdf_counts
-from sb_rectifier.decoding.loglikes import write_log_likelihoods
+from sb_rectifier.decoding import write_log_likelihoods
 from sb_rectifier.files import (
     clean_stale_temps,
     read_json,

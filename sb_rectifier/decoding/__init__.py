@@ -5,7 +5,8 @@ Kaldi's graph and decoder pipeline without Kaldi binaries, on kaldifst
 lexicon transducer L (:mod:`.lexicon_fst`), G from an ARPA model
 (:mod:`.arpa`), HCLG from a Kaldi-style lang directory and a transition
 model (:mod:`.hclg`; H is :func:`sb_rectifier.kaldi.hmm_utils.make_h`),
-FST files (:mod:`.fst_io`), decoding of per-frame pdf log-likelihoods
+FST files (:mod:`.fst_io`), log-likelihood archives (:mod:`.loglikes`),
+decoding of per-frame pdf log-likelihoods
 (:mod:`.decoder`), over worker processes (:mod:`.parallel`), with LM
 weight and insertion penalty tuned on dev (:mod:`.tuning`).
 
@@ -43,6 +44,7 @@ from sb_rectifier.decoding.lang import (
     write_symbols,
 )
 from sb_rectifier.decoding.lexicon_fst import make_l
+from sb_rectifier.decoding.loglikes import write_log_likelihoods
 from sb_rectifier.decoding.parallel import (
     ParallelDecoder,
     with_word_insertion_penalty,
@@ -70,6 +72,7 @@ __all__ = [
     "tid_loglikes",
     "tune_and_decode",
     "with_word_insertion_penalty",
+    "write_log_likelihoods",
     "write_arpa_g",
     "write_graph",
     "write_symbols",
