@@ -1,6 +1,7 @@
 """Tests of sb_rectifier.sparsity: activity rules, counts, hooks, files."""
 
 import csv
+import gc
 import json
 import math
 import os
@@ -640,9 +641,10 @@ def test_all_reduce_single_process_and_ddp_unwrap(tmp_path):
     dist.init_process_group(
         "gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1
     )
+    held = {}
     try:
         model = RectifierDNN(input_size=4, num_layers=2, neurons=6, n_pdfs=2)
-        ddp = torch.nn.parallel.DistributedDataParallel(model)
+        held["ddp"] = ddp = torch.nn.parallel.DistributedDataParallel(model)
         monitor = SparsityMonitor(ddp, hist_stride=1)
         assert list(monitor.layers) == ["layers.0.act", "layers.1.act"]
         with pytest.raises(RuntimeError, match="recorded nothing"):
@@ -653,6 +655,11 @@ def test_all_reduce_single_process_and_ddp_unwrap(tmp_path):
         monitor.all_reduce()
         assert monitor.results() == before
     finally:
+        # DDP's reducer must go while its process group is alive: freed
+        # after it, gloo's destructor waits forever for its own thread.
+        held.clear()
+        ddp = monitor = None
+        gc.collect()
         dist.destroy_process_group()
 
 
