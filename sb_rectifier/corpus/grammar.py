@@ -357,26 +357,11 @@ def read_grammar(path):
     templates : tuple of Template
         The templates, in file order.
 
-    Raises
-    ------
-    ValueError
-        Naming the file and the line: a malformed entry, a bad word, item,
-        weight or kind, an unknown class, a name defined twice.
-
     Example
     -------
-    >>> path = getfixture("tmp_path") / "grammar.txt"
-    >>> _ = path.write_text(
-    ...     "class name: bob emma  # two\\n"
-    ...     "template call 2 command: please? call\\n    <name>\\n"
-    ... )
-    >>> classes, templates = read_grammar(path)
-    >>> classes, templates[0].items
-    ({'name': ('bob', 'emma')}, ('please?', 'call', '<name>'))
-    >>> _ = path.write_text("class name: bob\\ntemplate t 1 command: <nme>\\n")
-    >>> read_grammar(path)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ValueError: .../grammar.txt: line 2: template 't' uses the class <nme>, which is not defined above it
+    >>> classes, templates = read_grammar(GRAMMAR_FILE)
+    >>> templates == TEMPLATES and classes == WORD_CLASSES
+    True
     """
     classes, entries = read_grammar_file(os.fspath(path))
     return classes, tuple(Template(*entry) for entry in entries)
