@@ -670,22 +670,29 @@ def _gloo_worker(rank, store, folder, batches):
         "gloo", init_method=f"file://{store}", rank=rank, world_size=2
     )
     try:
-        torch.manual_seed(0)
-        model = RectifierDNN(input_size=5, num_layers=2, neurons=7)
-        ddp = torch.nn.parallel.DistributedDataParallel(model)
-        with collect(ddp, folder, "dev", {"epoch": 2}) as monitor:
-            with torch.no_grad():
-                ddp(batches[rank])
-        assert bool(monitor.files) == (rank == 0)
-        stats = LayerStatistics(3, ["positive", "tanh_both"], **EXACT)
-        stats.update(batches[rank][:, :3])
-        stats.all_reduce()
-        result = stats.result()
-        if rank == 0:
-            with open(os.path.join(folder, "direct.json"), "w") as fout:
-                json.dump(result, fout)
+        _count_on_rank(rank, folder, batches)
+        # DDP's reducer is freed (when _count_on_rank returns) while its
+        # process group is alive: freed after it, gloo aborts the process.
+        gc.collect()
     finally:
         torch.distributed.destroy_process_group()
+
+
+def _count_on_rank(rank, folder, batches):
+    torch.manual_seed(0)
+    model = RectifierDNN(input_size=5, num_layers=2, neurons=7)
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    with collect(ddp, folder, "dev", {"epoch": 2}) as monitor:
+        with torch.no_grad():
+            ddp(batches[rank])
+    assert bool(monitor.files) == (rank == 0)
+    stats = LayerStatistics(3, ["positive", "tanh_both"], **EXACT)
+    stats.update(batches[rank][:, :3])
+    stats.all_reduce()
+    result = stats.result()
+    if rank == 0:
+        with open(os.path.join(folder, "direct.json"), "w") as fout:
+            json.dump(result, fout)
 
 
 def test_all_reduce_sums_counts_over_two_gloo_processes(tmp_path):
