@@ -83,6 +83,10 @@ SUMMARY_PATHS = {
     "sparsity": "sparsity_folder",
 }
 
+# Summary entries of the decode stage besides the WERs (replaced, or
+# removed, whenever the stage runs again).
+DECODE_KEYS = ("graph", "words", "train_model", "lang_dir", "lm_weight")
+
 
 # ---------------------------------------------------------------------------
 # Stage 1: data
@@ -436,6 +440,14 @@ def decode_and_score(brain, hparams, datasets, priors, graph, refs):
     for split in ("dev", "test"):
         results[f"{split}_wer"] = decoding[split]["wer"]
         results[f"{split}_wer_subsets"] = decoding[split]["subsets"]
+    # Where the graph and model came from (sb-rectifier export reads them).
+    results.update(
+        graph=os.path.abspath(graph_fst),
+        words=os.path.abspath(words_txt),
+        train_model=os.path.abspath(model_file),
+    )
+    if graph[0] == "corpus":
+        results["lang_dir"] = os.path.abspath(graph[1])
     results.update(
         lm_weight=decoding["lm_weight"],
         word_ins_penalty=decoding["word_ins_penalty"],
@@ -550,10 +562,11 @@ def run(hparams, run_opts, base_file, merged):
     if "train" not in stages and os.path.isfile(hparams["summary_file"]):
         summary = read_json(hparams["summary_file"], "summary")
     summary["output_folder"] = os.path.abspath(hparams["output_folder"])
+    summary["data_folder"] = os.path.abspath(hparams["data_folder"])
     if "evaluate" in stages:
         summary.update(evaluate(brain, hparams, model, datasets))
     if "decode" in stages and if_main_process():
-        for key in [k for k in summary if "wer" in k]:
+        for key in [k for k in summary if "wer" in k or k in DECODE_KEYS]:
             del summary[key]
         if graph[0] is not None:
             summary.update(

@@ -18,6 +18,8 @@ SUBCOMMAND_MODULES = [
     "sb_rectifier.cli.compute_wer",
     "sb_rectifier.cli.decode",
     "sb_rectifier.cli.sparsity",
+    "sb_rectifier.cli.export",
+    "sb_rectifier.cli.transcribe",
 ]
 
 
