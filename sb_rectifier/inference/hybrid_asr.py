@@ -966,22 +966,38 @@ class HybridASR(Pretrained):
             raise HubFolderError(
                 f"{hparams_file!r}: not a plain file name in the folder"
             )
-        if isinstance(source, os.PathLike) or os.path.exists(str(source)):
-            source = os.fspath(source)
+        text = os.fspath(source) if isinstance(source, os.PathLike) else source
+        looks_local = (
+            isinstance(source, os.PathLike)
+            or text.startswith((".", "/", "~"))
+            or text.count("/") != 1
+        )
+        if looks_local or os.path.exists(text):
+            source = os.path.expanduser(text)
             if not os.path.isdir(source):
-                raise HubFolderError(f"{source}: not a folder")
+                raise FileNotFoundError(
+                    f"{source}: model folder not found (a HuggingFace "
+                    "repository id is 'namespace/name')"
+                )
             local = os.path.join(source, hparams_file)
             if not os.path.isfile(local):
                 raise FileNotFoundError(
                     f"{local}: not found (is {source} a folder written by "
                     "sb-rectifier export?)"
                 )
-        path = fetch(
-            filename=hparams_file,
-            source=source,
-            savedir=savedir,
-            save_filename=None,
-        )
+        try:
+            path = fetch(
+                filename=hparams_file,
+                source=source,
+                savedir=savedir,
+                save_filename=None,
+            )
+        except (OSError, ValueError) as err:
+            raise FileNotFoundError(
+                f"{source}: cannot fetch {hparams_file} (no such repository, "
+                "or offline and not in the HuggingFace cache): "
+                f"{' '.join(str(err).split())}"
+            ) from None
         check_hparams_file(path)
         with _bound_as_hub_module():
             return super().from_hparams(
