@@ -11,7 +11,8 @@ network pass per batch), then aligned with ``align_file`` to its
 reference transcript. Printed: audio seconds, wall seconds and RTF (wall /
 audio) of the whole transcription, of its network pass alone
 (``log_likelihoods``) and of the alignment, and the WER of the
-transcripts (per-utterance CMVN, as a single file gets).
+transcripts with CMVN per utterance (what a single file gets) and, when
+per speaker (``utt2spk``, as in training).
 
 Authors
  * sb_rectifier developers 2026
@@ -20,17 +21,8 @@ Authors
 import argparse
 import json
 import time
-import wave
 
-import numpy as np
 import torch
-
-
-def read_wav(path):
-    """A 16-bit mono WAV as float samples in [-1, 1)."""
-    with wave.open(path) as w:
-        data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-    return torch.from_numpy(data.astype(np.float32) / 32768.0)
 
 
 def batches(items, size):
@@ -39,18 +31,15 @@ def batches(items, size):
         yield items[start : start + size]
 
 
-def pad(signals):
-    """``(wavs, wav_lens)`` of a list of signals."""
-    wavs = torch.nn.utils.rnn.pad_sequence(signals, batch_first=True)
-    lens = torch.tensor([len(s) / wavs.shape[1] for s in signals])
-    return wavs, lens
-
-
 def main(argv=None):
     """Runs the benchmark; returns the figures."""
     from sb_rectifier.files import read_table, write_json
     from sb_rectifier.inference import HybridASR
-    from sb_rectifier.scoring import score
+    from sb_rectifier.inference.export import (
+        pad_signals,
+        read_wav16,
+        test_set_wer,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model")
@@ -64,24 +53,20 @@ def main(argv=None):
     wavs = read_table(f"{args.data_dir}/wav.scp", "wav.scp")
     refs = read_table(f"{args.data_dir}/text", "text")
     utts = sorted(wavs)
-    signals = {u: read_wav(wavs[u]) for u in utts}
+    signals = {u: read_wav16(wavs[u]) for u in utts}
     rate = asr.features.sample_rate
     audio = sum(len(s) for s in signals.values()) / rate
 
     t0 = time.perf_counter()
     for chunk in batches(utts, args.batch):
-        asr.log_likelihoods(*pad([signals[u] for u in chunk]))
+        asr.log_likelihoods(*pad_signals([signals[u] for u in chunk]))
     network = time.perf_counter() - t0
 
-    hyps = {}
     t0 = time.perf_counter()
     for chunk in batches(utts, args.batch):
-        texts = asr.transcribe_batch(*pad([signals[u] for u in chunk]))
-        hyps.update(zip(chunk, texts, strict=True))
+        asr.transcribe_batch(*pad_signals([signals[u] for u in chunk]))
     transcribe = time.perf_counter() - t0
-    wer = score(
-        {u: refs[u].split() for u in utts}, {u: hyps[u].split() for u in utts}
-    )
+    wer = test_set_wer(asr, args.data_dir, args.batch)
 
     aligned = utts[: args.align_utts] if args.align_utts else utts
     t0 = time.perf_counter()
@@ -99,7 +84,8 @@ def main(argv=None):
         "transcribe_rtf": round(transcribe / audio, 4),
         "network_seconds": round(network, 3),
         "network_rtf": round(network / audio, 4),
-        "wer": round(wer.wer, 2),
+        "wer_cmvn_per_utterance": round(wer["per_utterance"], 2),
+        "wer_cmvn_per_speaker": round(wer["per_speaker"], 2),
         "aligned_utterances": len(aligned),
         "align_seconds": round(align, 3),
         "align_rtf": round(align / align_audio, 4),

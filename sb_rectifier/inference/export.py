@@ -48,7 +48,14 @@ from sb_rectifier.files import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ExportError", "export_model", "sequential_layers"]
+__all__ = [
+    "ExportError",
+    "export_model",
+    "sequential_layers",
+    "pad_signals",
+    "read_wav16",
+    "test_set_wer",
+]
 
 # Fbank options of the embedded corpus (make_corpus), besides its sample
 # rate and mel bins.
@@ -587,9 +594,15 @@ def export_model(exp_dir, out_dir, example_wav=None):
         _check_same_outputs(tmp, model, specs)
         asr = hybrid_asr.HybridASR.from_hparams(source=tmp)
         transcript = asr.transcribe_file(os.path.join(tmp, "example.wav"))
+        measured = None
+        test_dir = os.path.join(summary["data_folder"], "data", "test")
+        if os.path.isfile(os.path.join(test_dir, "utt2spk")):
+            measured = test_set_wer(asr, test_dir)
         write_text(
             os.path.join(tmp, "README.md"),
-            model_card(summary, hparams, settings, dims, transcript, tmp),
+            model_card(
+                summary, hparams, settings, dims, transcript, tmp, measured
+            ),
         )
     files = {
         name: os.path.getsize(os.path.join(out_dir, name))
@@ -599,20 +612,88 @@ def export_model(exp_dir, out_dir, example_wav=None):
         "folder": os.path.abspath(out_dir),
         "files": files,
         "example_transcript": transcript,
+        "test_wer": measured,
+    }
+
+
+def read_wav16(path):
+    """A 16-bit mono WAV of the corpus as float samples in [-1, 1)."""
+    import wave
+
+    import numpy as np
+
+    with wave.open(path) as w:
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    return torch.from_numpy(data.astype(np.float32) / 32768.0)
+
+
+def pad_signals(signals):
+    """``(wavs, wav_lens)`` of a list of 1-D signals (zero-padded)."""
+    wavs = torch.nn.utils.rnn.pad_sequence(signals, batch_first=True)
+    return wavs, torch.tensor([len(s) / wavs.shape[1] for s in signals])
+
+
+def test_set_wer(asr, data_dir, batch=16):
+    """WER of a HybridASR on a Kaldi data dir of 16-bit WAVs, with CMVN
+    per utterance and pooled per speaker (``utt2spk``).
+
+    Arguments
+    ---------
+    asr : HybridASR
+        The loaded model.
+    data_dir : str
+        ``wav.scp`` (file paths), ``text``, ``utt2spk``.
+    batch : int
+        Signals per call of ``transcribe_batch`` (per-utterance CMVN).
+
+    Returns
+    -------
+    dict
+        ``utterances``, ``per_utterance`` and ``per_speaker`` WER (%).
+    """
+    from sb_rectifier.files import read_table
+    from sb_rectifier.scoring import score
+
+    wavs = read_table(os.path.join(data_dir, "wav.scp"), "wav.scp")
+    refs = read_table(os.path.join(data_dir, "text"), "text")
+    utt2spk = read_table(os.path.join(data_dir, "utt2spk"), "utt2spk")
+    utts = sorted(wavs)
+    signals = {u: read_wav16(wavs[u]) for u in utts}
+    per_utt = {}
+    for start in range(0, len(utts), batch):
+        chunk = utts[start : start + batch]
+        texts = asr.transcribe_batch(*pad_signals([signals[u] for u in chunk]))
+        per_utt.update(zip(chunk, texts, strict=True))
+    groups = {}
+    for u in utts:
+        groups.setdefault(utt2spk[u], []).append(u)
+    per_spk = {}
+    for spk, chunk in groups.items():
+        texts = asr.transcribe_batch(
+            *pad_signals([signals[u] for u in chunk]), speakers=[spk] * len(chunk)
+        )
+        per_spk.update(zip(chunk, texts, strict=True))
+    ref_words = {u: refs[u].split() for u in utts}
+    return {
+        "utterances": len(utts),
+        "per_utterance": score(
+            ref_words, {u: t.split() for u, t in per_utt.items()}
+        ).wer,
+        "per_speaker": score(
+            ref_words, {u: t.split() for u, t in per_spk.items()}
+        ).wer,
     }
 
 
 def _sparsity_figure(summary):
-    """The test split's activation-probability plot of the run, if any."""
+    """The run's Fig. 2 plot: activation probability of the last hidden
+    layer's units on test (else dev), if the run collected sparsity."""
     folder = summary.get("sparsity")
-    if not folder or not os.path.isdir(folder):
-        return None
-    names = sorted(n for n in os.listdir(folder) if n.endswith(".png"))
-    for prefer in ("test", "dev"):
-        for name in names:
-            if name.startswith(prefer):
-                return os.path.join(folder, name)
-    return os.path.join(folder, names[0]) if names else None
+    for split in ("test", "dev"):
+        path = os.path.join(folder or "", f"{split}_last_layer.png")
+        if folder and os.path.isfile(path):
+            return path
+    return None
 
 
 def _check_same_outputs(folder, model, specs):

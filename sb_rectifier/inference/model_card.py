@@ -41,8 +41,8 @@ def _data_description(summary):
         )
         return (
             "The embedded synthetic corpus of sb_rectifier (`sb-rectifier "
-            f"make-corpus`, seed {config['seed']}): read digit strings and "
-            "short command sentences synthesised with eSpeak NG voices, "
+            f"make-corpus`, seed {config['seed']}): digit strings and short "
+            "everyday sentences synthesised with eSpeak NG voices, "
             f"telephone band, {config['sample_rate']} Hz, noise at "
             f"{config['snr_db'][0]:g} to {config['snr_db'][1]:g} dB SNR; "
             f"{hours}; disjoint speakers. Alignments come from the "
@@ -52,7 +52,24 @@ def _data_description(summary):
     return f"Kaldi data directories under `{summary.get('data_folder')}`."
 
 
-def model_card(summary, hparams, settings, dims, transcript, folder):
+def _hybrid_asr_rows(measured):
+    """The test WER of the exported folder itself, measured at export."""
+    if not measured:
+        return ""
+    return (
+        "\nThe exported folder itself, through `HybridASR.transcribe_batch` "
+        f"on the same {measured['utterances']} test utterances (measured at "
+        "export): WER "
+        f"{measured['per_speaker']:.2f} % with CMVN pooled per speaker "
+        "(`speakers=...`, as in training) and "
+        f"{measured['per_utterance']:.2f} % with CMVN per utterance (the "
+        "default, and all a single file can get).\n"
+    )
+
+
+def model_card(
+    summary, hparams, settings, dims, transcript, folder, measured=None
+):
     """The card's Markdown text.
 
     Arguments
@@ -69,6 +86,9 @@ def model_card(summary, hparams, settings, dims, transcript, folder):
         What the exported folder transcribes ``example.wav`` as.
     folder : str
         The folder being written (for the figure's presence).
+    measured : dict, optional
+        The folder's own test WER (``utterances``, ``per_speaker``,
+        ``per_utterance``), from :func:`.export.test_set_wer`.
 
     Returns
     -------
@@ -105,11 +125,12 @@ def model_card(summary, hparams, settings, dims, transcript, folder):
     if os.path.isfile(os.path.join(folder, "sparsity.png")):
         figure = (
             "\n## Hidden-unit sparsity\n\n"
-            "![Activation probability of the hidden units](sparsity.png)\n\n"
-            "How often each hidden unit is active on the test set, per layer "
-            "(the statistic of the paper's Fig. 2), measured by "
-            "`sb_rectifier.sparsity` while the best checkpoint was "
-            "evaluated.\n"
+            "![Activation probability of the last hidden layer's units]"
+            "(sparsity.png)\n\n"
+            "How often each unit of the last hidden layer is active on the "
+            "test set (as `sb_rectifier.sparsity` defines it for the unit), "
+            "units sorted: the statistic of the paper's Fig. 2, measured "
+            "while the best checkpoint was evaluated.\n"
         )
     return f"""---
 language: en
@@ -158,6 +179,7 @@ test decoded once with the dev-chosen settings):
 {rows[0]}
 {rows[1]}
 
+{_hybrid_asr_rows(measured)}
 `example.wav` transcribes as: `{transcript}`.
 {figure}
 ## Usage

@@ -428,3 +428,20 @@ def test_another_sample_rate_is_resampled_and_logged(trained, asr, caplog):
         text = asr.transcribe_file(path)
     assert "resampled from 16000 Hz to the model's 8000 Hz" in caplog.text
     assert text == trained["report"]["example_transcript"]
+
+
+def test_a_failed_push_keeps_the_folder_and_fails_the_command(
+    trained, tmp_path
+):
+    out = tmp_path / "hub"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "sb_rectifier.cli.main", "export",
+            str(trained["exp"]), str(out), "--push", "someone/model",
+        ],
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "offline mode" in result.stderr and "uploaded:" not in result.stdout
+    assert sorted(os.listdir(out)) == sorted(os.listdir(trained["hub"]))
