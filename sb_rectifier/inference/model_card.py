@@ -57,7 +57,7 @@ def _hybrid_asr_rows(measured):
     if not measured:
         return ""
     return (
-        "\nThe exported folder itself, through `HybridASR.transcribe_batch` "
+        "The exported folder itself, through `HybridASR.transcribe_batch` "
         f"on the same {measured['utterances']} test utterances (measured at "
         "export): WER "
         f"{measured['per_speaker']:.2f} % with CMVN pooled per speaker "
