@@ -41,6 +41,7 @@ import torch
 
 from sb_rectifier.files import (
     atomic_folder,
+    clean_stale_temps,
     read_json,
     write_json,
     write_text,
@@ -485,6 +486,8 @@ def export_model(exp_dir, out_dir, example_wav=None):
     from sb_rectifier.kaldi import TransitionModel
 
     exp_dir, out_dir = os.fspath(exp_dir), os.fspath(out_dir)
+    # A killed export leaves only a temporary folder; the next one removes it.
+    clean_stale_temps(os.path.dirname(os.path.abspath(out_dir)))
     if os.path.exists(out_dir) and os.listdir(out_dir):
         raise FileExistsError(
             f"{out_dir}: already exists and is not empty (export writes a "
@@ -670,7 +673,8 @@ def test_set_wer(asr, data_dir, batch=16):
     per_spk = {}
     for spk, chunk in groups.items():
         texts = asr.transcribe_batch(
-            *pad_signals([signals[u] for u in chunk]), speakers=[spk] * len(chunk)
+            *pad_signals([signals[u] for u in chunk]),
+            speakers=[spk] * len(chunk),
         )
         per_spk.update(zip(chunk, texts, strict=True))
     ref_words = {u: refs[u].split() for u in utts}

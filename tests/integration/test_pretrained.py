@@ -102,10 +102,15 @@ def test_export_writes_a_complete_hub_folder(trained):
     ).read()
     # No temporary folders left next to it.
     assert not [n for n in os.listdir(hub.parent) if is_temp_name(n)]
-    # Every checkpoint loads with weights_only=True.
+    # Every checkpoint loads with weights_only=True: the folder's, and the
+    # torch-format ones of the training run (SpeechBrain writes counter,
+    # brain and dataloader state as text).
     for name in names:
         if name.endswith(".ckpt"):
             torch.load(hub / name, weights_only=True)
+    for ckpt in (trained["exp"] / "save").glob("CKPT*"):
+        for name in ("model", "normalizer", "priors", "optimizer"):
+            torch.load(ckpt / f"{name}.ckpt", weights_only=True)
 
 
 def test_model_card_reports_the_runs_own_figures(trained):
