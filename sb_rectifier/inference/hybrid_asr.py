@@ -517,7 +517,7 @@ class KaldiFbank:
     -------
     >>> fbank = KaldiFbank(8000, 23, fbank_options={"dither": 0.0})
     >>> fbank.features(torch.zeros(800) + 1.0).shape
-    (3, 23)
+    (8, 23)
     """
 
     def __init__(
