@@ -305,8 +305,8 @@ def _load_state(path):
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def _feature_config(summary):
-    """Sample rate and mel bins of the training features (from the corpus)."""
+def _corpus_info(summary):
+    """The ``corpus.json`` of the training data (for its feature settings)."""
     from sb_rectifier.corpus.make_corpus import read_corpus_info
 
     data_folder = summary.get("data_folder")
@@ -317,8 +317,7 @@ def _feature_config(summary):
             "feature settings of its feats.scp are unknown; only models "
             "trained on the embedded corpus can be exported yet"
         )
-    config = info["config"]
-    return int(config["sample_rate"]), int(config["num_mel_bins"])
+    return info
 
 
 def _transition_tables(model):
@@ -353,7 +352,7 @@ def _read_bytes(path):
 # ---------------------------------------------------------------------------
 
 
-def _hub_yaml(exp, specs, dims, settings):
+def _hub_yaml(specs, dims, settings):
     """The hub folder's hyperparams.yaml (text)."""
     s = settings
     return f"""\
@@ -438,20 +437,16 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
 """
 
 
-def _example_wav(summary, hparams, given):
+def _example_wav(test_dir, given):
     """The example audio: given, else the first test utterance."""
     if given is not None:
         return _need(given, "--example-wav", "give an existing audio file")
     from sb_rectifier.files import read_table
 
-    wav_scp = os.path.join(hparams["test_dir"], "wav.scp")
-    if not os.path.isabs(wav_scp):
-        wav_scp = os.path.join(summary.get("data_folder", ""), "data", "test")
-        wav_scp = os.path.join(wav_scp, "wav.scp")
-    table = read_table(
-        _need(wav_scp, "test wav.scp", "give --example-wav"), "wav.scp"
+    wav_scp = _need(
+        os.path.join(test_dir, "wav.scp"), "test wav.scp", "give --example-wav"
     )
-    first = next(iter(table.values()))
+    first = next(iter(read_table(wav_scp, "wav.scp").values()))
     return _need(first, "the first test utterance", "give --example-wav")
 
 
@@ -495,7 +490,10 @@ def export_model(exp_dir, out_dir, example_wav=None):
         )
     exp = read_experiment(exp_dir)
     summary, hparams, ckpt = exp["summary"], exp["hparams"], exp["checkpoint"]
-    sample_rate, feat_dim = _feature_config(summary)
+    corpus = _corpus_info(summary)
+    sample_rate = int(corpus["config"]["sample_rate"])
+    feat_dim = int(corpus["config"]["num_mel_bins"])
+    test_dir = os.path.join(summary["data_folder"], "data", "test")
     normalizer = _load_state(os.path.join(ckpt, "normalizer.ckpt"))
     priors = _load_state(os.path.join(ckpt, "priors.ckpt"))
     num_pdfs = int(priors["counts"].numel())
@@ -534,7 +532,7 @@ def export_model(exp_dir, out_dir, example_wav=None):
         "num_pdfs": num_pdfs,
         "num_transition_ids": transitions.num_transition_ids,
     }
-    example = _example_wav(summary, hparams, example_wav)
+    example = _example_wav(test_dir, example_wav)
     with atomic_folder(out_dir) as tmp:
         torch.save(model_state, os.path.join(tmp, "model.ckpt"))
         torch.save(normalizer, os.path.join(tmp, "normalizer.ckpt"))
@@ -584,7 +582,7 @@ def export_model(exp_dir, out_dir, example_wav=None):
             shutil.copyfile(sparsity_png, os.path.join(tmp, "sparsity.png"))
         write_text(
             os.path.join(tmp, "hyperparams.yaml"),
-            _hub_yaml(exp, specs, dims, settings),
+            _hub_yaml(specs, dims, settings),
         )
         write_json(
             os.path.join(tmp, "config.json"),
@@ -597,16 +595,11 @@ def export_model(exp_dir, out_dir, example_wav=None):
         _check_same_outputs(tmp, model, specs)
         asr = hybrid_asr.HybridASR.from_hparams(source=tmp)
         transcript = asr.transcribe_file(os.path.join(tmp, "example.wav"))
-        measured = None
-        test_dir = os.path.join(summary["data_folder"], "data", "test")
-        if os.path.isfile(os.path.join(test_dir, "utt2spk")):
-            measured = test_set_wer(asr, test_dir)
-        write_text(
-            os.path.join(tmp, "README.md"),
-            model_card(
-                summary, hparams, settings, dims, transcript, tmp, measured
-            ),
+        measured = test_set_wer(asr, test_dir)
+        card = model_card(
+            summary, corpus, hparams, settings, dims, transcript, tmp, measured
         )
+        write_text(os.path.join(tmp, "README.md"), card)
     files = {
         name: os.path.getsize(os.path.join(out_dir, name))
         for name in sorted(os.listdir(out_dir))
@@ -620,7 +613,18 @@ def export_model(exp_dir, out_dir, example_wav=None):
 
 
 def read_wav16(path):
-    """A 16-bit mono WAV of the corpus as float samples in [-1, 1)."""
+    """A 16-bit mono WAV (as the corpus writes them) as float samples.
+
+    Arguments
+    ---------
+    path : str
+        The WAV file.
+
+    Returns
+    -------
+    torch.Tensor
+        1-D float32 samples in [-1, 1).
+    """
     import wave
 
     import numpy as np
@@ -631,7 +635,25 @@ def read_wav16(path):
 
 
 def pad_signals(signals):
-    """``(wavs, wav_lens)`` of a list of 1-D signals (zero-padded)."""
+    """A padded batch of 1-D signals, as SpeechBrain takes them.
+
+    Arguments
+    ---------
+    signals : list of torch.Tensor
+        1-D signals.
+
+    Returns
+    -------
+    wavs : torch.Tensor
+        ``[batch, time]``, zero-padded.
+    wav_lens : torch.Tensor
+        Relative lengths.
+
+    Example
+    -------
+    >>> pad_signals([torch.ones(4), torch.ones(2)])[1].tolist()
+    [1.0, 0.5]
+    """
     wavs = torch.nn.utils.rnn.pad_sequence(signals, batch_first=True)
     return wavs, torch.tensor([len(s) / wavs.shape[1] for s in signals])
 

@@ -24,32 +24,25 @@ def _figure(summary, key, fmt):
     return "n/a" if value is None else fmt.format(value)
 
 
-def _data_description(summary):
-    import json
-
-    corpus = os.path.join(summary.get("data_folder", ""), "corpus.json")
-    if os.path.isfile(corpus):
-        with open(corpus, encoding="utf-8") as f:
-            info = json.load(f)
-        splits = info["splits"]
-        config = info["config"]
-        hours = ", ".join(
-            f"{name} {splits[name]['hours']:.2f} h "
-            f"({splits[name]['utterances']} utterances, "
-            f"{splits[name]['speakers']} speakers)"
-            for name in ("train", "dev", "test")
-        )
-        return (
-            "The embedded synthetic corpus of sb_rectifier (`sb-rectifier "
-            f"make-corpus`, seed {config['seed']}): digit strings and short "
-            "everyday sentences synthesised with eSpeak NG voices, "
-            f"telephone band, {config['sample_rate']} Hz, noise at "
-            f"{config['snr_db'][0]:g} to {config['snr_db'][1]:g} dB SNR; "
-            f"{hours}; disjoint speakers. Alignments come from the "
-            "synthesiser's phoneme timings. It is a test bed, not a "
-            "benchmark: this model will not recognise natural speech."
-        )
-    return f"Kaldi data directories under `{summary.get('data_folder')}`."
+def _data_description(corpus):
+    """The training data, from the corpus's ``corpus.json``."""
+    splits, config = corpus["splits"], corpus["config"]
+    hours = ", ".join(
+        f"{name} {splits[name]['hours']:.2f} h "
+        f"({splits[name]['utterances']} utterances, "
+        f"{splits[name]['speakers']} speakers)"
+        for name in ("train", "dev", "test")
+    )
+    return (
+        "The embedded synthetic corpus of sb_rectifier (`sb-rectifier "
+        f"make-corpus`, seed {config['seed']}): digit strings and short "
+        "everyday sentences synthesised with eSpeak NG voices, telephone "
+        f"band, {config['sample_rate']} Hz, noise at "
+        f"{config['snr_db'][0]:g} to {config['snr_db'][1]:g} dB SNR; "
+        f"{hours}; disjoint speakers. Alignments come from the "
+        "synthesiser's phoneme timings. It is a test bed, not a benchmark: "
+        "this model will not recognise natural speech."
+    )
 
 
 def _hybrid_asr_rows(measured):
@@ -68,7 +61,7 @@ def _hybrid_asr_rows(measured):
 
 
 def model_card(
-    summary, hparams, settings, dims, transcript, folder, measured=None
+    summary, corpus, hparams, settings, dims, transcript, folder, measured
 ):
     """The card's Markdown text.
 
@@ -76,6 +69,8 @@ def model_card(
     ---------
     summary : dict
         The run's ``summary.json``.
+    corpus : dict
+        The training corpus's ``corpus.json``.
     hparams : dict
         The run's hyperparameters.
     settings : dict
@@ -86,7 +81,7 @@ def model_card(
         What the exported folder transcribes ``example.wav`` as.
     folder : str
         The folder being written (for the figure's presence).
-    measured : dict, optional
+    measured : dict or None
         The folder's own test WER (``utterances``, ``per_speaker``,
         ``per_utterance``), from :func:`.export.test_set_wer`.
 
@@ -97,8 +92,14 @@ def model_card(
 
     Example
     -------
+    >>> split = {"hours": 1.0, "utterances": 10, "speakers": 2}
+    >>> corpus = {
+    ...     "splits": {"train": split, "dev": split, "test": split},
+    ...     "config": {"seed": 0, "sample_rate": 8000, "snr_db": [5, 25]},
+    ... }
     >>> card = model_card(
     ...     {"dev_wer": 2.0, "lm_weight": 4, "word_ins_penalty": 0.5},
+    ...     corpus,
     ...     {"number_of_epochs": 8},
     ...     {"unit": "relu", "layers": "4 x 512", "prior_scale": 1.0},
     ...     {
@@ -109,6 +110,7 @@ def model_card(
     ...     },
     ...     "FIVE",
     ...     getfixture("tmp_path"),
+    ...     None,
     ... )
     >>> "| dev | n/a | n/a | 2.00 |" in card
     True
@@ -154,7 +156,7 @@ alignments, frames shuffled over the whole training set.
 ## Task and data
 
 Speech recognition (words) by Viterbi decoding of the network's scaled
-log-likelihoods on an HCLG graph. {_data_description(summary)}
+log-likelihoods on an HCLG graph. {_data_description(corpus)}
 
 ## Architecture
 

@@ -18,7 +18,12 @@ import torch
 
 from sb_rectifier.files import is_temp_name, read_table
 from sb_rectifier.inference import HybridASR
-from sb_rectifier.inference.export import ExportError, export_model
+from sb_rectifier.inference.export import (
+    ExportError,
+    export_model,
+    pad_signals,
+    read_wav16,
+)
 from sb_rectifier.inference.hybrid_asr import CheckpointError, HubFolderError
 
 REPO_ROOT = os.path.dirname(
@@ -52,12 +57,6 @@ def trained(tmp_path_factory):
 @pytest.fixture(scope="module")
 def asr(trained):
     return HybridASR.from_hparams(source=trained["hub"])
-
-
-def _read_wav(path):
-    with wave.open(str(path)) as w:
-        data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
-    return torch.from_numpy(data.astype(np.float32) / 32768.0)
 
 
 def _write_wav(path, samples, rate, channels=1):
@@ -170,9 +169,7 @@ def test_transcripts_and_scores_equal_the_training_runs_decode(trained, asr):
         by_speaker.setdefault(spk, []).append(utt)
     checked = 0
     for spk, utts in sorted(by_speaker.items()):
-        signals = [_read_wav(wavs[u]) for u in utts]
-        batch = torch.nn.utils.rnn.pad_sequence(signals, batch_first=True)
-        lens = torch.tensor([len(s) / batch.shape[1] for s in signals])
+        batch, lens = pad_signals([read_wav16(wavs[u]) for u in utts])
         speakers = [spk] * len(utts)
         scores = asr.log_likelihoods(batch, lens, speakers=speakers)
         for utt, score in zip(utts, scores, strict=True):
@@ -187,7 +184,7 @@ def test_transcripts_and_scores_equal_the_training_runs_decode(trained, asr):
 
 
 def test_log_posteriors_are_normalised_and_differ_by_the_priors(trained, asr):
-    signal = _read_wav(trained["hub"] / "example.wav").unsqueeze(0)
+    signal = read_wav16(str(trained["hub"] / "example.wav")).unsqueeze(0)
     post = asr.log_posteriors(signal)[0]
     like = asr.log_likelihoods(signal)[0]
     np.testing.assert_allclose(post.exp().sum(-1).numpy(), 1.0, atol=1e-4)
@@ -425,7 +422,7 @@ def test_bad_audio_gets_clear_errors(asr, tmp_path):
 def test_another_sample_rate_is_resampled_and_logged(trained, asr, caplog):
     import torchaudio.functional as AF
 
-    signal = _read_wav(trained["hub"] / "example.wav")
+    signal = read_wav16(str(trained["hub"] / "example.wav"))
     up = AF.resample(signal, 8000, 16000)
     path = trained["hub"].parent / "example16k.wav"
     _write_wav(path, (up * 32767).round().clamp(-32768, 32767), 16000)
