@@ -9,6 +9,8 @@
   and filtering hesitations and non-speech tokens as Kaldi's Switchboard
   recipe does before hubscr: an approximation of the official scoring,
   whose limits the module documents.
+* :mod:`.significance`: whether two systems' WERs differ, by a paired
+  bootstrap over utterances (:func:`paired_bootstrap`).
 
 The ``sb-rectifier compute-wer`` command wraps both.
 
@@ -24,6 +26,11 @@ from sb_rectifier.scoring.glm import (
     is_non_speech,
     normalize,
 )
+from sb_rectifier.scoring.significance import (
+    PairedBootstrap,
+    paired_bootstrap,
+    per_utterance_errors,
+)
 from sb_rectifier.scoring.wer import (
     MODES,
     UtteranceAlignment,
@@ -38,6 +45,9 @@ from sb_rectifier.scoring.wer import (
 )
 
 __all__ = [
+    "PairedBootstrap",
+    "paired_bootstrap",
+    "per_utterance_errors",
     "HESITATION",
     "KALDI_HYP_HESITATIONS",
     "MODES",
