@@ -169,8 +169,9 @@ def tune_and_decode(
     id2word : dict
         Word id -> word.
     out_dir : str
-        Where hypotheses and reports go (``<split>/hyp.txt``, ...), each
-        written atomically.
+        Where hypotheses and reports go (``<split>/hyp.txt``,
+        ``<split>/wer.txt``, ``<split>/per_utt.txt`` with the counts of each
+        utterance), each written atomically.
     lm_weights : list of float
         Candidate LM weights.
     penalties : list of float
@@ -273,6 +274,12 @@ def tune_and_decode(
         if subsets:
             wer_text += "\n" + subset_table(by_subset) + "\n"
         write_text(os.path.join(folder, "wer.txt"), wer_text)
+        # Per-utterance counts (wer_per_utt_details.pl's format): what
+        # significance tests between systems pair up.
+        write_text(
+            os.path.join(folder, "per_utt.txt"),
+            by_subset["all"].details(),
+        )
         report[split] = {
             "wer": by_subset["all"].wer,
             "subsets": {name: r.wer for name, r in by_subset.items()},

@@ -556,6 +556,53 @@ class WerResult:
         }
 
 
+def read_csid(path):
+    """The ``#csid`` counts of a ``wer_per_utt_details.pl`` file.
+
+    Arguments
+    ---------
+    path : str
+        A file written by :meth:`WerResult.details` (``per_utt.txt``) or by
+        Kaldi's ``wer_per_utt_details.pl``.
+
+    Returns
+    -------
+    dict
+        Utterance id -> ``(C, S, I, D)``, in file order; errors are
+        ``S + I + D``, reference words ``C + S + D``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and line of a malformed or repeated ``#csid`` line,
+        or a file without any.
+
+    Example
+    -------
+    >>> path = getfixture("tmp_path") / "per_utt.txt"
+    >>> _ = path.write_text(score({"u1": ["a", "b"]}, {"u1": ["b"]}).details())
+    >>> read_csid(path)
+    {'u1': (1, 0, 0, 1)}
+    """
+    counts = {}
+    with open(path, encoding="utf-8") as fin:
+        for number, line in enumerate(fin, 1):
+            fields = line.split()
+            if len(fields) < 2 or fields[1] != "#csid":
+                continue
+            where = f"{path}, line {number}"
+            if len(fields) != 6 or not all(f.isdigit() for f in fields[2:]):
+                raise ValueError(
+                    f"{where}: expected 'utt #csid C S I D', got {line.strip()!r}"
+                )
+            if fields[0] in counts:
+                raise ValueError(f"{where}: utterance {fields[0]!r} repeated")
+            counts[fields[0]] = tuple(int(f) for f in fields[2:])
+    if not counts:
+        raise ValueError(f"{path}: no '#csid' lines (not a per_utt file)")
+    return counts
+
+
 def _score_utterances(refs, hyps, mode, glm, ignore_case):
     """Scored utterances and the ids missing from ``hyps``, in ref order."""
     if mode not in MODES:
