@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES = [
     "sb_rectifier.cli.sparsity",
     "sb_rectifier.cli.export",
     "sb_rectifier.cli.transcribe",
+    "sb_rectifier.cli.sweep",
 ]
 
 

@@ -15,6 +15,8 @@ Authors
 """
 
 from sb_rectifier.sweep.plan import Run, SweepPlan, parse_axis, parse_setting
+from sb_rectifier.sweep.report import Report, write_report
+from sb_rectifier.sweep.results import Cell, Comparison, collect, comparisons
 from sb_rectifier.sweep.runner import (
     SweepMismatchError,
     claim_folder,
@@ -22,11 +24,17 @@ from sb_rectifier.sweep.runner import (
 )
 
 __all__ = [
+    "Cell",
+    "Comparison",
+    "Report",
     "Run",
     "SweepMismatchError",
     "SweepPlan",
     "claim_folder",
+    "collect",
+    "comparisons",
     "parse_axis",
     "parse_setting",
     "run_sweep",
+    "write_report",
 ]
