@@ -173,6 +173,14 @@ def prepare_frames(hparams, model, num_pdfs, progress):
         feat_dim = report["feat_dim"] if feat_dim is None else feat_dim
 
 
+def store_device(name):
+    """``cuda`` means this process's GPU under torchrun (``LOCAL_RANK``)."""
+    rank = os.environ.get("LOCAL_RANK")
+    if name == "cuda" and rank is not None:
+        return f"cuda:{rank}"
+    return name
+
+
 def load_datasets(hparams, num_pdfs):
     """The frame datasets of the splits, from the frame cache."""
     datasets = {}
@@ -184,7 +192,7 @@ def load_datasets(hparams, num_pdfs):
             mmap=hparams["store_mmap"] and split == "train",
         )
         datasets[split] = FrameDataset(
-            store.to(hparams["store_device"]),
+            store.to(store_device(hparams["store_device"])),
             hparams["context_left"],
             hparams["context_right"],
         )

@@ -8,7 +8,10 @@ from the others (the hidden unit) and names its base::
 
 The base file is then loaded with HyperPyYAML, with the extending file's
 keys and the command-line overrides applied on top (command line last).
-Every overridden key must exist in the base: a typo is an error naming
+A base may itself extend another file
+(``hparams/paper/relu.yaml`` -> ``paper/base.yaml`` -> ``base.yaml``); the
+file without ``extends:`` is loaded, the others applied in order. Every
+overridden key must exist in that root file: a typo is an error naming
 the key and the file, never a silently ignored setting. (A mapping that is
 empty in the base, such as ``activation_kwargs: {}``, is free-form.) A file without
 ``extends:`` is loaded as plain HyperPyYAML.
@@ -17,6 +20,7 @@ Authors
  * sb_rectifier developers 2026
 """
 
+import copy
 import io
 import os
 
@@ -86,34 +90,64 @@ def resolve_hparams_file(hparams_file, overrides=None):
     >>> os.path.basename(base), dict(merged)
     ('base.yaml', {'activation': 'relu', 'layers': 3})
     """
+    chain = _extends_chain(hparams_file)
+    if isinstance(overrides, str):
+        overrides = _read_yaml(overrides, "command-line overrides") or {}
+    overrides = overrides or {}
+    if len(chain) == 1:
+        return hparams_file, overrides
+    root_file, root = chain[-1]
+    # Every key set along the chain, and on the command line, must exist
+    # in the root file (checked on a copy; HyperPyYAML reads the file).
+    probe = copy.deepcopy(root)
+    merged = type(chain[0][1])()
+    for path, doc in reversed(chain[:-1]):
+        _merge(probe, copy.deepcopy(doc), path)
+        _overlay(merged, doc)
+    _merge(probe, copy.deepcopy(overrides), "command-line overrides")
+    for key, value in overrides.items():
+        merged[key] = value
+    return root_file, merged
+
+
+def _extends_chain(hparams_file):
+    """``[(path, parsed YAML)]`` from ``hparams_file`` to the file with no
+    ``extends:`` (each file's ``extends`` key removed)."""
     if not os.path.isfile(hparams_file):
         raise FileNotFoundError(
             f"{hparams_file}: hyperparameter file not found"
         )
-    with open(hparams_file, encoding="utf-8") as fin:
-        top = _read_yaml(fin.read(), hparams_file)
-    if isinstance(overrides, str):
-        overrides = _read_yaml(overrides, "command-line overrides") or {}
-    overrides = overrides or {}
-    if not isinstance(top, dict) or EXTENDS_KEY not in top:
-        return hparams_file, overrides
-    base_file = os.path.join(
-        os.path.dirname(os.path.abspath(hparams_file)),
-        str(top.pop(EXTENDS_KEY)),
-    )
-    if not os.path.isfile(base_file):
-        raise FileNotFoundError(
-            f"{hparams_file}: base file '{base_file}' (extends:) not found"
+    chain, path = [], hparams_file
+    seen = set()
+    while True:
+        seen.add(os.path.abspath(path))
+        with open(path, encoding="utf-8") as fin:
+            doc = _read_yaml(fin.read(), path)
+        chain.append((path, doc))
+        if not isinstance(doc, dict) or EXTENDS_KEY not in doc:
+            return chain
+        base_file = os.path.join(
+            os.path.dirname(os.path.abspath(path)), str(doc.pop(EXTENDS_KEY))
         )
-    with open(base_file, encoding="utf-8") as fin:
-        base = _read_yaml(fin.read(), base_file)
-    probe = dict(base)
-    _merge(probe, top, hparams_file)
-    _merge(probe, overrides, "command-line overrides")
-    merged = top
-    for key, value in overrides.items():
-        merged[key] = value
-    return base_file, merged
+        if not os.path.isfile(base_file):
+            raise FileNotFoundError(
+                f"{path}: base file '{base_file}' (extends:) not found"
+            )
+        if os.path.abspath(base_file) in seen:
+            raise ValueError(
+                f"{path}: extends: {base_file}, which extends {path} again "
+                "(a loop)"
+            )
+        path = base_file
+
+
+def _overlay(merged, doc):
+    """Applies ``doc`` on ``merged``, merging nested mappings."""
+    for key, value in doc.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            _overlay(merged[key], value)
+        else:
+            merged[key] = value
 
 
 def load_hparams(hparams_file, overrides=None):

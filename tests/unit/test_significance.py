@@ -78,3 +78,27 @@ def test_per_utterance_errors_need_the_same_utterances():
         )
     with pytest.raises(ValueError, match="one value per utterance"):
         paired_bootstrap([1, 2], [1], [3, 3])
+
+
+def test_two_utterances_by_hand():
+    """a errs once in u1, b never; each utterance has one word. The four
+    equally likely resamples (u1 u1, u1 u2, u2 u1, u2 u2) give WER
+    differences of 100, 50, 50 and 0 points: the difference is <= 0 in a
+    quarter of them, so p = 2 x 1/4 = 0.5, P(b better) = 3/4, and the 95 %
+    interval is [0, 100]."""
+    r = paired_bootstrap([1, 0], [0, 0], [1, 1], num_samples=20000)
+    assert r.wer_a == 50.0 and r.wer_b == 0.0 and r.delta == 50.0
+    assert r.p_value == pytest.approx(0.5, abs=0.03)
+    assert r.prob_b_better == pytest.approx(0.75, abs=0.015)
+    assert (r.ci_low, r.ci_high) == (0.0, 100.0)
+
+
+def test_unequal_lengths_by_hand():
+    """Words per utterance weight the resampled WER: a = [2, 0], b = [0, 1]
+    errors over [2, 2] words. Resamples u1 u1: (4 - 0) / 4 = +100; u2 u2:
+    (0 - 2) / 4 = -50; mixed: (2 - 1) / 4 = +25 (half the draws). Observed
+    +25; the difference is <= 0 only for u2 u2 (1/4): p = 0.5."""
+    r = paired_bootstrap([2, 0], [0, 1], [2, 2], num_samples=20000)
+    assert r.delta == 25.0
+    assert r.p_value == pytest.approx(0.5, abs=0.03)
+    assert (r.ci_low, r.ci_high) == (-50.0, 100.0)
