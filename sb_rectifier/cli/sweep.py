@@ -14,6 +14,7 @@ Authors
 """
 
 import os
+import sys
 
 DEFAULT_UNITS = ["tanh", "relu", "leaky_relu"]
 DEFAULT_LAYERS = [2, 3, 4]
@@ -158,6 +159,13 @@ def run(args):
         if not args.collect:
             run_sweep(plan, jobs=args.jobs)
         report = write_report(plan, bootstrap_samples=args.bootstrap_samples)
+    except KeyboardInterrupt:
+        print(
+            "sb-rectifier sweep: interrupted; the runs under way were "
+            "stopped. The same command resumes them from their checkpoints.",
+            file=sys.stderr,
+        )
+        return 130
     finally:
         lock.release()
     print(report.text)
