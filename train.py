@@ -260,6 +260,9 @@ def make_brain(hparams, run_opts, datasets, num_pdfs):
     brain_hparams.update(
         (k, hparams[k]) for k in RunOptions().as_dict() if k in hparams
     )
+    brain_hparams.update(
+        (k, hparams[k]) for k in HybridBrain.STEP_OPTIONS if k in hparams
+    )
     brain = HybridBrain(
         modules={"model": model, "normalizer": normalizer},
         opt_class=hparams["opt_class"],

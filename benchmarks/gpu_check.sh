@@ -9,7 +9,8 @@
 #     fraction of the bf16 ceiling;
 #  3. sb-rectifier sweep --hparams hparams/paper: 3 units x 2/3/4 layers of
 #     2048 units, one seed, on that corpus (GPU_CHECK_EPOCHS epochs, a
-#     3 x 2 decoding grid so that the CPU decoder keeps up); the sweep is
+#     3 x 2 decoding grid so that the CPU decoder keeps up, the training
+#     step as one CUDA graph with a fused optimiser); the sweep is
 #     stopped at GPU_CHECK_SWEEP_SECONDS and its table written from the
 #     runs finished by then;
 #  4. table, figures and logs copied to $OUT (8 files at most).
@@ -39,16 +40,13 @@ log="$SWEEP/gpu_check.log"
     --json "$OUT/throughput.json"
 
   echo "== 3. sweep (stopped after ${SWEEP_SECONDS} s)"
-  timeout --signal=TERM "$SWEEP_SECONDS" sb-rectifier sweep \
-    --hparams hparams/paper --seeds 1234 --jobs 3 --output "$SWEEP" \
-    --set corpus_hours="$HOURS" --set number_of_epochs="$EPOCHS" \
-    --set noprogressbar=True --set "lm_weights=[4,6,8]" \
+  args=(--hparams hparams/paper --seeds 1234 --output "$SWEEP"
+    --set corpus_hours="$HOURS" --set number_of_epochs="$EPOCHS"
+    --set noprogressbar=True --set "lm_weights=[4,6,8]"
     --set "word_ins_penalties=[0.0,1.0]" --set decode_jobs=5
-  sb-rectifier sweep --collect --hparams hparams/paper --seeds 1234 \
-    --output "$SWEEP" --set corpus_hours="$HOURS" \
-    --set number_of_epochs="$EPOCHS" --set noprogressbar=True \
-    --set "lm_weights=[4,6,8]" --set "word_ins_penalties=[0.0,1.0]" \
-    --set decode_jobs=5
+    --set cuda_graph_step=True --set fused_optimizer=True)
+  timeout --signal=TERM "$SWEEP_SECONDS" sb-rectifier sweep "${args[@]}" --jobs 3
+  sb-rectifier sweep "${args[@]}" --collect
   date -u
 } 2>&1 | tee "$log"
 
