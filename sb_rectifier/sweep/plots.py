@@ -90,8 +90,8 @@ def plot_wer_vs_depth(cells, path, title=None):
 
 
 def plot_learning_curves(cells, path, title=None):
-    """Dev cross-entropy per epoch (mean over seeds), one panel per depth,
-    one line per unit.
+    """Dev cross-entropy per epoch, one panel per depth, one line per unit
+    (the mean over seeds; each seed's run as a thin line).
 
     Arguments
     ---------
@@ -119,9 +119,21 @@ def plot_learning_curves(cells, path, title=None):
             if cell.num_layers != depth:
                 continue
             values = cell.epoch_means("dev_ce")
-            ax.plot(
-                range(1, len(values) + 1), values, marker="o", label=cell.unit
-            )
+            line = ax.plot(
+                range(1, len(values) + 1),
+                values,
+                marker="o",
+                label=f"{cell.unit} (mean of {len(cell.results)})",
+            )[0]
+            for result in cell.results:  # each seed, thin
+                seed_values = [r["dev_ce"] for r in result.metrics]
+                ax.plot(
+                    range(1, len(seed_values) + 1),
+                    seed_values,
+                    color=line.get_color(),
+                    alpha=0.35,
+                    linewidth=0.8,
+                )
         ax.set(
             xlabel="epoch",
             ylabel="dev cross-entropy (nats/frame)",

@@ -164,6 +164,8 @@ def cell_rows(cells, found):
         figures = ["dev_ce", "dev_frame_acc", "dev_wer", "test_wer"]
         for name in figures:
             row[f"{name}_mean"], row[f"{name}_std"] = cell.stat(name)
+        losses = cell.epoch_means("train_loss")
+        row["train_loss_last_epoch"] = losses[-1] if losses else ""
         wers = cell.subset_wers()
         for name in subsets:
             row[f"test_wer_{name}_mean"], row[f"test_wer_{name}_std"] = (
@@ -330,15 +332,18 @@ def _convergence_section(group):
     if not epochs:
         return []
     out = [
-        "Dev cross-entropy (nats/frame) after each epoch, mean over seeds:",
+        "Dev cross-entropy (nats/frame) after each epoch, and the training "
+        "loss of the last epoch, mean over seeds:",
         "",
         "| unit | layers | "
         + " | ".join(f"ep. {e + 1}" for e in range(epochs))
-        + " |",
-        "|---|---|" + "---|" * epochs,
+        + " | train loss, last epoch |",
+        "|---|---|" + "---|" * (epochs + 1),
     ]
     for cell, values in curves:
         cols = [f"{v:.3f}" for v in values] + ["-"] * (epochs - len(values))
+        losses = cell.epoch_means("train_loss")
+        cols.append(f"{losses[-1]:.3f}" if losses else "-")
         out.append(
             f"| {cell.unit} | {cell.num_layers} | " + " | ".join(cols) + " |"
         )
