@@ -9,7 +9,6 @@ Authors
 """
 
 import math
-import os
 
 from sb_rectifier.files import atomic_write
 
@@ -79,7 +78,7 @@ def plot_wer_vs_depth(cells, path, title=None):
     for ax in (ax_wer, ax_ce):
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-        if plotted:
+        if ax.get_legend_handles_labels()[0]:
             ax.legend()
     if title:
         fig.suptitle(title)
@@ -166,27 +165,17 @@ def plot_fig2(cells, path, title=None):
     bool
         Whether a figure was written (False: no sparsity statistics).
     """
-    from sb_rectifier.sparsity.export import read_json
-    from sb_rectifier.sparsity.plots import (
-        layer_curves,
-        plot_sorted_activation_probability,
-    )
-
     if not cells:
         return False
     deepest = max(c.num_layers for c in cells)
     curves = []
     for cell in cells:
-        if cell.num_layers != deepest or not cell.results:
-            continue
-        folder = cell.results[0].run.folder
-        stats = os.path.join(folder, "sparsity", "dev.json")
-        if not os.path.isfile(stats):
-            continue
-        layers = read_json(stats)["layers"]
-        curves.extend(layer_curves(layers[list(layers)[-1]]))
+        if cell.num_layers == deepest and cell.results:
+            curves.extend(cell.results[0].last_layer_curves() or [])
     if not curves:
         return False
+    from sb_rectifier.sparsity.plots import plot_sorted_activation_probability
+
     heading = f"last of {deepest} hidden layers, dev"
     plot_sorted_activation_probability(
         curves, path, title=f"{title}: {heading}" if title else heading

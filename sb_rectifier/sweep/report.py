@@ -178,9 +178,10 @@ def cell_rows(cells, found):
         vs_depth = _deeper_than(found, cell)
         row[f"p_vs_{base}"] = vs_unit.test.p_value if vs_unit else ""
         row["p_vs_fewer_layers"] = vs_depth.test.p_value if vs_depth else ""
-        activity = cell.activity()
-        row["last_layer_activation_prob"] = activity[0] if activity else ""
-        row["last_layer_never_active"] = activity[1] if activity else ""
+        for label, mean, dead in cell.activity():
+            name = label.replace(" ", "_")
+            row[f"last_layer_activation_prob_{name}"] = mean
+            row[f"last_layer_never_active_{name}"] = dead
         rows.append(row)
     return rows
 
@@ -351,21 +352,20 @@ def _convergence_section(group):
 
 
 def _activity_section(group):
-    rows = [(c, c.activity()) for c in group]
-    rows = [(c, a) for c, a in rows if a is not None]
+    rows = [(c, a) for c in group for a in c.activity()]
     if not rows:
         return []
     out = [
         "Last hidden layer on dev (the paper's Fig. 2 statistics): mean "
-        "activation probability and fraction of units never active, mean "
-        "over seeds:",
+        "activation probability and fraction of units never active, per "
+        "activity rule, mean over seeds:",
         "",
-        "| unit | layers | mean activation probability | never active |",
-        "|---|---|---|---|",
+        "| unit | layers | rule | mean activation probability | never active |",
+        "|---|---|---|---|---|",
     ]
-    for cell, (mean, dead) in rows:
+    for cell, (label, mean, dead) in rows:
         out.append(
-            f"| {cell.unit} | {cell.num_layers} | {mean:.3f} | "
+            f"| {cell.unit} | {cell.num_layers} | {label} | {mean:.3f} | "
             f"{100 * dead:.1f} % |"
         )
     return out + [""]

@@ -56,23 +56,30 @@ class RunResult:
             )
         return read_csid(path)
 
-    def last_layer_activity(self, split="dev"):
-        """Per-unit activation probabilities of the last hidden layer.
+    def last_layer_curves(self, split="dev"):
+        """Fig. 2's curves of the run: per activity rule of the last hidden
+        layer, the per-unit activation probabilities.
 
         Returns
         -------
-        tuple or None
-            ``(label, probabilities)`` of the first activity rule (the
-            paper's), or None when the run has no sparsity statistics.
+        list or None
+            ``[(label, probabilities)]`` (the paper's labels: ``ReL``,
+            ``tanh neg``, ...), or None when the run has no sparsity
+            statistics.
         """
-        from sb_rectifier.sparsity.export import read_json as read_sparsity
-        from sb_rectifier.sparsity.plots import layer_curves
-
         path = os.path.join(self.run.folder, "sparsity", f"{split}.json")
         if not os.path.isfile(path):
             return None
+        from sb_rectifier.sparsity.export import read_json as read_sparsity
+        from sb_rectifier.sparsity.plots import layer_curves
+
         layers = read_sparsity(path)["layers"]
-        curves = layer_curves(layers[list(layers)[-1]])
+        return layer_curves(layers[list(layers)[-1]])
+
+    def last_layer_activity(self, split="dev"):
+        """The first of :meth:`last_layer_curves` (the paper's rule for
+        rectifiers, "tanh neg" for tanh), or None."""
+        curves = self.last_layer_curves(split)
         return curves[0] if curves else None
 
 
@@ -177,18 +184,30 @@ class Cell:
         ]
 
     def activity(self):
-        """Mean over seeds of the last layer's mean activation probability,
-        and the fraction of its units never active (None without stats)."""
-        means, dead = [], []
+        """The last hidden layer's activity on dev, per activity rule.
+
+        Returns
+        -------
+        list of tuple
+            ``(label, mean activation probability, fraction of units never
+            active)``, each a mean over the seeds with statistics; empty
+            when no run has them.
+        """
+        by_label = {}
         for r in self.results:
-            curve = r.last_layer_activity()
-            if curve is not None:
-                probs = np.asarray(curve[1], dtype=float)
-                means.append(probs.mean())
-                dead.append((probs == 0).mean())
-        if not means:
-            return None
-        return mean_std(means)[0], mean_std(dead)[0]
+            for label, probs in r.last_layer_curves() or []:
+                probs = np.asarray(probs, dtype=float)
+                by_label.setdefault(label, []).append(
+                    (probs.mean(), (probs == 0).mean())
+                )
+        return [
+            (
+                label,
+                mean_std([m for m, _ in values])[0],
+                mean_std([d for _, d in values])[0],
+            )
+            for label, values in by_label.items()
+        ]
 
 
 def collect(plan):

@@ -84,6 +84,12 @@ def test_runs_and_table(finished):
         assert row in table
     assert "p vs relu" in table and "| relu 1L | tanh 1L | 1 |" in table
     assert "| relu 1L | relu 2L | 1 |" in table
+    for rule in (
+        "| relu | 2 | ReL |",
+        "| tanh | 2 | tanh neg |",
+        "| tanh | 2 | tanh both |",
+    ):
+        assert rule in table
     header = (out / "table.csv").read_text().splitlines()[0].split(",")
     assert header[:4] == ["unit", "num_layers", "parameters", "seeds"]
     for name in ("wer_vs_depth.png", "learning_curves.png", "fig2.png"):
