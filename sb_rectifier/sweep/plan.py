@@ -149,6 +149,20 @@ def parse_axis(text):
 
 
 @functools.cache
+def speechbrain_options():
+    """Names of SpeechBrain's run options (``device``, ``precision``, ...).
+
+    Example
+    -------
+    >>> {"device", "noprogressbar"} <= speechbrain_options()
+    True
+    """
+    from speechbrain.utils.run_opts import RunOptions
+
+    return frozenset(RunOptions().as_dict())
+
+
+@functools.cache
 def speechbrain_flags():
     """SpeechBrain's run options that are flags (``--noprogressbar``).
 
@@ -300,6 +314,26 @@ class SweepPlan:
             raise ValueError(
                 f"--axis/--set: {', '.join(repeated)} given more than once"
             )
+        self.check_keys()
+
+    def check_keys(self):
+        """Every ``--set``/``--axis`` key must be a hyperparameter of each
+        unit's YAML (or a SpeechBrain run option): a typo is an error
+        before any run starts, not one failure per run."""
+        from sb_rectifier.hparams import resolve_hparams_file
+
+        options = speechbrain_options()
+        given = [(k, v) for k, v in self.settings]
+        given += [(k, values[0]) for k, values in self.axes]
+        text = "\n".join(f"{k}: {v}" for k, v in given if k not in options)
+        for unit in self.units:
+            try:
+                resolve_hparams_file(self.yaml(unit), text)
+            except KeyError as err:
+                message = err.args[0] if err.args else str(err)
+                raise ValueError(
+                    f"--set/--axis: {message.replace('command-line overrides: ', '')}"
+                ) from None
 
     def yaml(self, unit):
         """The YAML file of a unit."""
