@@ -95,7 +95,8 @@ def register(subparsers):
     parser.add_argument(
         "--collect",
         action="store_true",
-        help="run nothing: write the table from the runs finished so far",
+        help="run nothing: write the table from the runs finished so far "
+        "(also while the sweep runs)",
     )
     parser.add_argument(
         "--bootstrap-samples",
@@ -148,15 +149,22 @@ def run(args):
         0 when every run finished, 1 otherwise.
     """
     from sb_rectifier.sweep import claim_folder, run_sweep, write_report
+    from sb_rectifier.sweep.runner import check_description
 
     plan = make_plan(args)
     if args.dry_run:
         for item in plan.runs():
             print(plan.command(item))
         return 0
-    lock = claim_folder(plan)
+    if args.collect:
+        # Runs nothing, so it may look at a sweep that is still running
+        # (its tables are written atomically; the last writer wins).
+        check_description(plan)
+        lock = None
+    else:
+        lock = claim_folder(plan)
     try:
-        if not args.collect:
+        if lock is not None:
             run_sweep(plan, jobs=args.jobs)
         report = write_report(plan, bootstrap_samples=args.bootstrap_samples)
     except KeyboardInterrupt:
@@ -167,7 +175,8 @@ def run(args):
         )
         return 130
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
     print(report.text)
     for path in report.files:
         print(f"written: {path}")
