@@ -16,7 +16,14 @@ Authors
 
 from sb_rectifier.sweep.plan import Run, SweepPlan, parse_axis, parse_setting
 from sb_rectifier.sweep.report import Report, write_report
-from sb_rectifier.sweep.results import Cell, Comparison, collect, comparisons
+from sb_rectifier.sweep.results import (
+    Cell,
+    Comparison,
+    GainComparison,
+    collect,
+    comparisons,
+    gain_comparisons,
+)
 from sb_rectifier.sweep.runner import (
     SweepMismatchError,
     claim_folder,
@@ -26,6 +33,7 @@ from sb_rectifier.sweep.runner import (
 __all__ = [
     "Cell",
     "Comparison",
+    "GainComparison",
     "Report",
     "Run",
     "SweepMismatchError",
@@ -33,6 +41,7 @@ __all__ = [
     "claim_folder",
     "collect",
     "comparisons",
+    "gain_comparisons",
     "parse_axis",
     "parse_setting",
     "run_sweep",

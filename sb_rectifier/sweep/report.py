@@ -25,7 +25,11 @@ import math
 import os
 
 from sb_rectifier.files import atomic_write, write_text
-from sb_rectifier.sweep.results import collect, comparisons
+from sb_rectifier.sweep.results import (
+    collect,
+    comparisons,
+    gain_comparisons,
+)
 
 LEVEL = 0.05
 
@@ -201,7 +205,7 @@ def recipe_name(recipe):
     return relative
 
 
-def markdown(plan, cells, found, missing, num_samples):
+def markdown(plan, cells, found, missing, num_samples, gains=()):
     """``table.md``'s text.
 
     Arguments
@@ -216,6 +220,8 @@ def markdown(plan, cells, found, missing, num_samples):
         Unfinished runs.
     num_samples : int
         Bootstrap resamples (stated in the text).
+    gains : list of GainComparison
+        The gain-per-layer tests.
 
     Returns
     -------
@@ -294,6 +300,7 @@ def markdown(plan, cells, found, missing, num_samples):
         out += _significance_section(
             [c for c in found if c.a.axes == axes], num_samples
         )
+        out += _gain_section([g for g in gains if g.axes == axes])
         out += _convergence_section(group)
         out += _activity_section(group)
     if missing:
@@ -323,6 +330,27 @@ def _significance_section(found, num_samples):
             f"| {len(c.seeds)} | {t.wer_a:.2f} | {t.wer_b:.2f} | "
             f"{t.delta:+.2f} | [{t.ci_low:+.2f}, {t.ci_high:+.2f}] | "
             f"{fmt_p(t)} | {t.prob_b_better:.3f} |"
+        )
+    return out + [""]
+
+
+def _gain_section(gains):
+    if not gains:
+        return []
+    out = [
+        "WER gain per added layer (points; test), and whether b gains more "
+        "than a (difference = gain b - gain a, paired bootstrap over "
+        "utterances of the four systems):",
+        "",
+        "| layers | a | b | gain a | gain b | difference | 95 % interval | p |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for g in gains:
+        t = g.test
+        out.append(
+            f"| {g.depth} -> {g.deeper} | {g.unit_a} | {g.unit_b} | "
+            f"{g.gain_a:+.2f} | {g.gain_b:+.2f} | {t.delta:+.2f} | "
+            f"[{t.ci_low:+.2f}, {t.ci_high:+.2f}] | {fmt_p(t)} |"
         )
     return out + [""]
 
@@ -422,7 +450,8 @@ def write_report(plan, bootstrap_samples=10000):
 
     cells, missing = collect(plan)
     found = comparisons(cells, num_samples=bootstrap_samples)
-    text = markdown(plan, cells, found, missing, bootstrap_samples)
+    gains = gain_comparisons(cells, num_samples=bootstrap_samples)
+    text = markdown(plan, cells, found, missing, bootstrap_samples, gains)
     files = []
     path = os.path.join(plan.output, "table.md")
     write_text(path, text + "\n")

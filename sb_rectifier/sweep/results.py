@@ -239,6 +239,67 @@ def collect(plan):
     return list(cells.values()), missing
 
 
+def pooled_errors(cells, split="test"):
+    """Per-utterance errors of several cells, summed over their common seeds.
+
+    Arguments
+    ---------
+    cells : list of Cell
+        Cells decoded on the same utterances.
+    split : str
+        Which decoding.
+
+    Returns
+    -------
+    errors : list of numpy.ndarray
+        One array per cell: errors per utterance, summed over the seeds.
+    words : numpy.ndarray
+        Reference words per utterance, times the seeds.
+    seeds : list of int
+        The seeds used (those every cell has).
+
+    Raises
+    ------
+    ValueError
+        If the cells share no seed, or their runs were scored on other
+        utterances or references (naming the run).
+    """
+    by_seed = [{r.run.seed: r for r in cell.results} for cell in cells]
+    seeds = [s for s in cells[0].seeds if all(s in b for b in by_seed)]
+    if not seeds:
+        raise ValueError(
+            " and ".join(
+                f"{c.unit} {c.num_layers} layers (seeds {c.seeds})"
+                for c in cells
+            )
+            + " share no seed"
+        )
+    utts, ref_words = None, None
+    errors = None
+    words = None
+    for seed in seeds:
+        for i, results in enumerate(by_seed):
+            result = results[seed]
+            counts = result.per_utt(split)
+            if utts is None:
+                utts = list(counts)
+                ref_words = np.array([_words(counts[u]) for u in utts])
+                errors = [np.zeros(len(utts), dtype=np.int64) for _ in cells]
+                words = np.zeros(len(utts), dtype=np.int64)
+            if sorted(counts) != sorted(utts) or any(
+                _words(counts[u]) != w
+                for u, w in zip(utts, ref_words, strict=True)
+            ):
+                raise ValueError(
+                    f"{result.run.folder}: its {split} set is not scored on "
+                    "the same utterances and references as the other runs "
+                    "of the sweep"
+                )
+            errors[i] += np.array([_errors(counts[u]) for u in utts])
+        words += ref_words
+    return errors, words, seeds
+
+
 def paired_errors(cell_a, cell_b, split="test"):
     """Per-utterance errors of two cells, summed over their common seeds.
 
@@ -255,49 +316,9 @@ def paired_errors(cell_a, cell_b, split="test"):
         Per utterance; ``words`` is the reference words times the seeds.
     seeds : list of int
         The seeds used.
-
-    Raises
-    ------
-    ValueError
-        If the cells share no seed, or their runs were scored on other
-        utterances or references (naming the run).
     """
-    by_seed_b = {r.run.seed: r for r in cell_b.results}
-    pairs = [
-        (r, by_seed_b[r.run.seed])
-        for r in cell_a.results
-        if r.run.seed in by_seed_b
-    ]
-    if not pairs:
-        raise ValueError(
-            f"{cell_a.unit} {cell_a.num_layers} layers (seeds "
-            f"{cell_a.seeds}) and {cell_b.unit} {cell_b.num_layers} layers "
-            f"(seeds {cell_b.seeds}) share no seed"
-        )
-    utts, errors_a, errors_b, words = None, None, None, None
-    for result_a, result_b in pairs:
-        for result in (result_a, result_b):
-            counts = result.per_utt(split)
-            if utts is None:
-                utts = list(counts)
-                ref_words = np.array([_words(counts[u]) for u in utts])
-                errors_a = np.zeros(len(utts), dtype=np.int64)
-                errors_b = np.zeros(len(utts), dtype=np.int64)
-                words = np.zeros(len(utts), dtype=np.int64)
-            if sorted(counts) != sorted(utts) or any(
-                _words(counts[u]) != w
-                for u, w in zip(utts, ref_words, strict=True)
-            ):
-                raise ValueError(
-                    f"{result.run.folder}: its {split} set is not scored on "
-                    "the same utterances and references as the other runs "
-                    "of the sweep"
-                )
-        counts_a, counts_b = result_a.per_utt(split), result_b.per_utt(split)
-        errors_a += np.array([_errors(counts_a[u]) for u in utts])
-        errors_b += np.array([_errors(counts_b[u]) for u in utts])
-        words += ref_words
-    return errors_a, errors_b, words, [a.run.seed for a, _ in pairs]
+    (errors_a, errors_b), words, seeds = pooled_errors([cell_a, cell_b], split)
+    return errors_a, errors_b, words, seeds
 
 
 def _words(csid):
@@ -335,6 +356,108 @@ class Comparison:
     test: object
 
 
+@dataclasses.dataclass
+class GainComparison:
+    """Does unit b gain more than unit a from one more layer?
+
+    Arguments
+    ---------
+    axes : tuple
+        The axes values of the four cells.
+    unit_a, unit_b : str
+        The units.
+    depth, deeper : int
+        The two depths.
+    seeds : list of int
+        Seeds pooled (those all four cells have).
+    gain_a, gain_b : float
+        WER reductions (points) from ``depth`` to ``deeper`` layers.
+    test : PairedBootstrap
+        Its ``delta`` is ``gain_b - gain_a``, with the 95 % interval and
+        the p-value of a paired bootstrap over utterances.
+    """
+
+    axes: tuple
+    unit_a: str
+    unit_b: str
+    depth: int
+    deeper: int
+    seeds: list
+    gain_a: float
+    gain_b: float
+    test: object
+
+
+def gain_comparisons(cells, split="test", num_samples=10000):
+    """The paper's "rectifiers gain more per layer", tested.
+
+    For each axes value, each unit against the first one, and each pair of
+    consecutive depths: the difference of the two units' WER gains, from
+    the four cells' per-utterance errors. With ``e`` the errors of an
+    utterance, ``gain_b - gain_a = (e_bL + e_aL1 - e_bL1 - e_aL) / words``,
+    so the bootstrap of :func:`~sb_rectifier.scoring.paired_bootstrap` on
+    ``(e_bL + e_aL1, e_bL1 + e_aL)`` gives its interval and p-value.
+
+    Arguments
+    ---------
+    cells : list of Cell
+        From :func:`collect`.
+    split : str
+        Which decoding.
+    num_samples : int
+        Bootstrap resamples.
+
+    Returns
+    -------
+    list of GainComparison
+        The tests.
+    """
+    found = []
+    groups = {}
+    for cell in _decoded(cells):
+        groups.setdefault(cell.axes, []).append(cell)
+    for group in groups.values():
+        index = {(c.unit, c.num_layers): c for c in group}
+        units = list(dict.fromkeys(c.unit for c in group))
+        depths = sorted({c.num_layers for c in group})
+        for unit_b in units[1:]:
+            unit_a = units[0]
+            for depth, deeper in zip(depths, depths[1:], strict=False):
+                keys = [
+                    (unit_a, depth),
+                    (unit_a, deeper),
+                    (unit_b, depth),
+                    (unit_b, deeper),
+                ]
+                if not all(k in index for k in keys):
+                    continue
+                (e_a, e_a1, e_b, e_b1), words, seeds = pooled_errors(
+                    [index[k] for k in keys], split
+                )
+                total = words.sum()
+                test = paired_bootstrap(
+                    e_b + e_a1, e_b1 + e_a, words, num_samples=num_samples
+                )
+                found.append(
+                    GainComparison(
+                        group[0].axes,
+                        unit_a,
+                        unit_b,
+                        depth,
+                        deeper,
+                        seeds,
+                        float(100.0 * (e_a - e_a1).sum() / total),
+                        float(100.0 * (e_b - e_b1).sum() / total),
+                        test,
+                    )
+                )
+    return found
+
+
+def _decoded(cells):
+    return [c for c in cells if all("test_wer" in r.summary for r in c.results)]
+
+
 def comparisons(cells, split="test", num_samples=10000):
     """Every paired test of a sweep.
 
@@ -355,12 +478,9 @@ def comparisons(cells, split="test", num_samples=10000):
     list of Comparison
         The tests (cells without a decoded WER are left out).
     """
-    decoded = [
-        c for c in cells if all("test_wer" in r.summary for r in c.results)
-    ]
     found = []
     groups = {}
-    for cell in decoded:
+    for cell in _decoded(cells):
         groups.setdefault(cell.axes, []).append(cell)
     for group in groups.values():
         depths = sorted({c.num_layers for c in group})

@@ -84,6 +84,7 @@ def test_runs_and_table(finished):
         assert row in table
     assert "p vs relu" in table and "| relu 1L | tanh 1L | 1 |" in table
     assert "| relu 1L | relu 2L | 1 |" in table
+    assert "| 1 -> 2 | relu | tanh |" in table  # gain per added layer
     for rule in (
         "| relu | 2 | ReL |",
         "| tanh | 2 | tanh neg |",

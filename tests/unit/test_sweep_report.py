@@ -14,7 +14,13 @@ import numpy as np
 import pytest
 
 from sb_rectifier.scoring import paired_bootstrap, score
-from sb_rectifier.sweep import SweepPlan, collect, comparisons, write_report
+from sb_rectifier.sweep import (
+    SweepPlan,
+    collect,
+    comparisons,
+    gain_comparisons,
+    write_report,
+)
 from sb_rectifier.sweep.results import paired_errors
 
 REFS = {
@@ -223,3 +229,24 @@ def test_undecoded_runs_give_frame_figures_only(tmp_path, plan):
     )
     assert row.split(" | ")[4] == "1.320 ± 0.028"
     assert "Paired tests" not in report.text
+
+
+def test_gain_per_layer_by_hand(plan):
+    """Errors per utterance (u1, u2, u3) summed over both seeds: tanh 2L
+    [2, 1, 1], tanh 3L [0, 1, 1], relu 2L [0, 1, 0], relu 3L [0, 0, 0];
+    18 reference words. tanh gains (4 - 2) / 18 = 11.11 points, relu
+    (1 - 0) / 18 = 5.56: relu gains 5.56 points less."""
+    cells, _ = collect(plan)
+    (gain,) = gain_comparisons(cells, num_samples=2000)
+    assert (gain.unit_a, gain.unit_b, gain.depth, gain.deeper) == (
+        "tanh",
+        "relu",
+        2,
+        3,
+    )
+    assert gain.gain_a == pytest.approx(100 * 2 / 18)
+    assert gain.gain_b == pytest.approx(100 * 1 / 18)
+    assert gain.test.delta == pytest.approx(-100 * 1 / 18)
+    assert gain.test == paired_bootstrap([0, 2, 1], [2, 1, 1], [8, 4, 6], 2000)
+    text = write_report(plan, bootstrap_samples=2000).text
+    assert "| 2 -> 3 | tanh | relu | +11.11 | +5.56 | -5.56 |" in text
