@@ -201,6 +201,56 @@ def load_alignment_dir(ali_dir, model=None, pdf=None):
     return _collect(sources, _pdf_checker(num_pdfs))
 
 
+def load_transition_ids(ali_dir, model=None):
+    """Loads the transition-id alignments of a Kaldi alignment directory.
+
+    Reads ``ali.1.gz`` ... ``ali.<num_jobs>.gz`` as they are, without
+    mapping them to pdf ids (phone boundaries need the transition-ids),
+    and checks every id against the directory's transition model.
+
+    Arguments
+    ---------
+    ali_dir : str or os.PathLike
+        The alignment directory.
+    model : str, os.PathLike or TransitionModel, optional
+        The transition model (default: ``<ali_dir>/final.mdl``).
+
+    Returns
+    -------
+    tuple
+        ``(alignments, model)``: utterance id -> int32 transition-ids, and
+        the :class:`TransitionModel` they belong to.
+
+    Example
+    -------
+    >>> from sb_rectifier.kaldi.archives import write_int_vectors
+    >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
+    >>> tmp = getfixture("tmpdir")
+    >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1, 2]))
+    >>> tm.write(tmp / "final.mdl")
+    >>> _ = write_int_vectors(str(tmp / "ali.1.gz"), [("u1", [1, 2, 4, 6])])
+    >>> ali, model = load_transition_ids(tmp)
+    >>> ali["u1"].tolist(), model.num_pdfs
+    ([1, 2, 4, 6], 6)
+    """
+    ali_dir = os.fspath(ali_dir)
+    if not os.path.isdir(ali_dir):
+        raise FileNotFoundError(f"{ali_dir}: alignment directory not found")
+    archives = _job_archives(ali_dir, "ali")
+    if not archives:
+        raise FileNotFoundError(
+            f"{ali_dir}: no ali.<job>.gz alignment archives found"
+        )
+    _check_num_jobs(ali_dir, archives, "ali")
+    tm = _resolve_model(model, ali_dir)
+
+    def check(values, label, utt):
+        tm.ali_to_pdf(values, context=f"{label}: utterance '{utt}'")
+        return values.astype("int32", copy=False)
+
+    return _collect([(p, p) for _, p in archives], check), tm
+
+
 def load_pdf_alignments(rspecifier, num_pdfs=None):
     """Loads already converted pdf-id alignments as ``{utt: int32 array}``.
 
