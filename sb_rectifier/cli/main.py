@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = [
     "sb_rectifier.cli.export",
     "sb_rectifier.cli.transcribe",
     "sb_rectifier.cli.sweep",
+    "sb_rectifier.cli.prepare_lang",
     "sb_rectifier.cli.compare_alignments",
 ]
 
