@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = [
     "sb_rectifier.cli.compare_runs",
     "sb_rectifier.cli.compute_wer",
     "sb_rectifier.cli.decode",
+    "sb_rectifier.cli.make_graph",
     "sb_rectifier.cli.sparsity",
     "sb_rectifier.cli.export",
     "sb_rectifier.cli.transcribe",
