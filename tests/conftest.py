@@ -5,15 +5,6 @@ import sys
 
 import pytest
 
-# kaldi-hmm-gmm (Kaldi's C++ TransitionModel, our reference in the tests)
-# embeds an older OpenFst than kaldifst: importing it after kaldifst hangs
-# in its static initialisers, importing it first works. Load it before any
-# test module imports kaldifst.
-try:
-    import kaldi_hmm_gmm  # noqa: F401
-except ImportError:  # the tests that need it fail with a clear message
-    pass
-
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(TESTS_DIR)
 # Test helpers (kaldi_fixture.py, ...) live next to this file.

@@ -151,3 +151,131 @@ def test_bounded_requirement_satisfied(req):
     assert installed is not None and req.specifier.contains(
         installed, prereleases=True
     ), f"pyproject.toml requires {req}, installed: {installed}; {REINSTALL}"
+
+
+# kaldi-hmm-gmm 1.1.4 embeds OpenFst 1.7 and its arc type. With kaldifst
+# >= 1.8 / kaldi-decoder >= 0.3 importing it after kaldifst deadlocks in
+# its static initialisers, and its FST-taking functions reject kaldifst
+# FSTs; with the pinned kaldifst 1.7.17 / kaldi-decoder 0.2.11 every
+# order of those three works and its graphs are kaldifst FSTs. kaldilm
+# must still come after kaldifst and kaldi_hmm_gmm (importing either after
+# it hangs), which sb_rectifier.decoding.arpa sees to. A fresh interpreter
+# per order (an import happens once per process), under a timeout (the
+# failure is a hang).
+_KHG_GRAPH_SCRIPT = '''
+import importlib, sys
+mods = {name: importlib.import_module(name) for name in sys.argv[1:]}
+kf, kd, khg = mods["kaldifst"], mods["kaldi_decoder"], mods["kaldi_hmm_gmm"]
+import kaldilm  # after kaldifst and kaldi_hmm_gmm, as it must be
+import numpy as np
+topo = khg.HmmTopology()
+topo.read("""<Topology>
+<TopologyEntry>
+<ForPhones> 1 2 </ForPhones>
+<State> 0 <PdfClass> 0 <Transition> 0 0.5 <Transition> 1 0.5 </State>
+<State> 1 <PdfClass> 1 <Transition> 1 0.5 <Transition> 2 0.5 </State>
+<State> 2 <PdfClass> 2 <Transition> 2 0.5 <Transition> 3 0.5 </State>
+<State> 3 </State>
+</TopologyEntry>
+</Topology>""")
+tree = khg.monophone_context_dependency(
+    topo.phones, topo.get_phone_to_num_pdf_classes()
+)
+tm = khg.TransitionModel(tree, topo)
+# Words 1 = phones "1 2", 2 = "2 1"; the graph of the text "1 2".
+lexicon = kf.compile("0 1 1 1\\n1 0 2 0\\n0 2 2 2\\n2 0 1 0\\n0")
+compiler = khg.TrainingGraphCompiler(
+    trans_model=tm, ctx_dep=tree, lex_fst=lexicon, disambig_syms=[],
+    opts=khg.TrainingGraphCompilerOptions(),
+)
+graph = compiler.compile_graph_from_text([1, 2])
+assert isinstance(graph, kf.StdVectorFst), type(graph)
+tids = np.arange(1, tm.num_transition_ids + 1)
+tid2pdf = np.array([tm.transition_id_to_pdf(int(t)) for t in tids])
+tid2phone = np.array([tm.transition_id_to_phone(int(t)) for t in tids])
+# pdfs of phone p's HMM states 0, 1, 2 (transition-ids in state order).
+pdfs = {p: list(dict.fromkeys(tid2pdf[tid2phone == p])) for p in (1, 2)}
+target = [pdf for p in (1, 2, 2, 1) for pdf in pdfs[p] for _ in range(2)]
+loglik = np.where(
+    tid2pdf[None, :] == np.array(target)[:, None], 0.0, -10.0
+).astype(np.float32)
+decoder = kd.FasterDecoder(graph, kd.FasterDecoderOptions(beam=16.0))
+decoder.decode(kd.DecodableCtc(loglik))
+assert decoder.reached_final()
+ok, best = decoder.get_best_path()
+ok, ali, words, _ = kf.get_linear_symbol_sequence(best)
+assert ok and list(words) == [1, 2], words
+assert [tm.transition_id_to_pdf(t) for t in ali] == target, ali
+print("decoded", list(words))
+'''
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        ("kaldifst", "kaldi_decoder", "kaldi_hmm_gmm"),
+        ("kaldi_hmm_gmm", "kaldi_decoder", "kaldifst"),
+    ],
+    ids=["kaldifst-first", "kaldi_hmm_gmm-first"],
+)
+def test_kaldi_hmm_gmm_graph_decodes_in_any_import_order(order):
+    """A kaldi-hmm-gmm training graph decodes with kaldi_decoder."""
+    import subprocess
+    import sys
+
+    versions = ", ".join(
+        f"{n} {_installed(n)}"
+        for n in ("kaldifst", "kaldi-decoder", "kaldi-hmm-gmm")
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _KHG_GRAPH_SCRIPT, *order],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(
+            f"importing {' then '.join(order)} hangs ({versions}); {REINSTALL}",
+            pytrace=False,
+        )
+    assert done.returncode == 0 and "decoded [1, 2]" in done.stdout, (
+        f"{' then '.join(order)} ({versions}): a kaldi-hmm-gmm graph does "
+        f"not decode with kaldi_decoder:\n{done.stdout}{done.stderr}"
+    )
+
+
+_ARPA_THEN_KHG_SCRIPT = """
+import os, sys, tempfile
+from sb_rectifier.decoding.arpa import make_g_from_arpa
+path = os.path.join(tempfile.mkdtemp(), "lm.arpa")
+with open(path, "w") as f:
+    f.write("\\\\data\\\\\\nngram 1=3\\n\\n\\\\1-grams:\\n-1 <s>\\n"
+            "-0.5 </s>\\n-0.3 yes\\n\\n\\\\end\\\\\\n")
+G, _ = make_g_from_arpa(path, {"<eps>": 0, "yes": 1})
+import kaldi_hmm_gmm
+print("ok", G.num_states)
+"""
+
+
+def test_kaldi_hmm_gmm_imports_after_an_arpa_lm(repo_root):
+    """make_g_from_arpa (kaldilm) leaves kaldi_hmm_gmm importable."""
+    import subprocess
+    import sys
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _ARPA_THEN_KHG_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=repo_root,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(
+            "importing kaldi_hmm_gmm after make_g_from_arpa (kaldilm) hangs",
+            pytrace=False,
+        )
+    assert done.returncode == 0 and "ok 1" in done.stdout, (
+        done.stdout + done.stderr
+    )

@@ -181,6 +181,9 @@ def make_g_from_arpa(
     >>> graph_size(G)
     (1, 1)
     """
+    # kaldilm must come after kaldifst and kaldi_hmm_gmm: importing either
+    # of them after kaldilm hangs (kaldifst 1.7.17, kaldi-hmm-gmm 1.1.4).
+    import kaldi_hmm_gmm  # noqa: F401
     import kaldilm
 
     arpa_path = os.fspath(arpa_path)

@@ -6,6 +6,15 @@ its header before it is read (a large graph need not be loaded for a
 clear error), and written atomically: a temporary file next to it
 (:func:`sb_rectifier.files.temp_sibling`), then a rename.
 
+kaldifst 1.7.17 (the release kaldi-hmm-gmm works with, see the README's
+"Why the stack is pinned") writes ``const`` FSTs but cannot read them
+("Unknown FST type const"). :func:`read_graph` therefore parses OpenFst's
+``const`` format itself with NumPy (OpenFst's ``const-fst.h``: a header,
+then an array of states and an array of arcs, each aligned to 16 bytes
+in version 1, unaligned in version 2), builds the same graph's ``vector``
+bytes without a per-arc Python loop, and has kaldifst read those from a
+pipe (no file is written).
+
 Authors
  * sb_rectifier developers 2026
 """
@@ -13,8 +22,11 @@ Authors
 import errno
 import os
 import struct
+import subprocess
+import sys
 
 import kaldifst as kf
+import numpy as np
 
 from sb_rectifier.files import WriteError, atomic_path
 
@@ -26,6 +38,33 @@ __all__ = [
 ]
 
 _FST_MAGIC = 2125659606
+_SYMBOLS_MAGIC = 2125658996
+# FstHeader flags.
+_HAS_ISYMBOLS, _HAS_OSYMBOLS, _IS_ALIGNED = 0x1, 0x2, 0x4
+# MappedFile::kArchAlignment: where version-1 (aligned) const FSTs pad.
+_ALIGN = 16
+# Binary properties: kExpanded, kMutable. kCopyProperties: kError and
+# the trinary properties, which carry over from a const FST to a vector.
+_EXPANDED, _MUTABLE = 0x1, 0x2
+_COPY_PROPERTIES = 0x4 | 0x0000FFFFFFFF0000
+# ConstFstImpl<StdArc, uint32>::ConstState and StdArc, as stored.
+_CONST_STATE = np.dtype(
+    [
+        ("final", "<f4"),
+        ("pos", "<u4"),
+        ("narcs", "<u4"),
+        ("niepsilons", "<u4"),
+        ("noepsilons", "<u4"),
+    ]
+)
+_ARC = np.dtype(
+    [
+        ("ilabel", "<i4"),
+        ("olabel", "<i4"),
+        ("weight", "<f4"),
+        ("nextstate", "<i4"),
+    ]
+)
 
 
 def graph_size(fst):
@@ -68,6 +107,276 @@ def _read_header(path):
             return read_string(f), read_string(f)
     except (ValueError, struct.error, UnicodeDecodeError):
         raise ValueError(f"{path}: not an OpenFst binary FST") from None
+
+
+class _ConstError(ValueError):
+    """What is wrong with a const FST file (the caller names the file)."""
+
+
+class _Fields:
+    """Little-endian fields of an OpenFst header, each read checked."""
+
+    def __init__(self, f, size):
+        self.f, self.size = f, size
+
+    def take(self, n, what):
+        data = self.f.read(n)
+        if len(data) != n:
+            raise _ConstError(
+                f"truncated FST: the file ({self.size} bytes) "
+                f"ends inside the {what}"
+            )
+        return data
+
+    def int32(self, what):
+        return struct.unpack("<i", self.take(4, what))[0]
+
+    def int64(self, what):
+        return struct.unpack("<q", self.take(8, what))[0]
+
+    def string(self, what):
+        n = self.int32(what)
+        if not 0 <= n <= self.size:
+            raise _ConstError(f"bad string length {n} in the {what}")
+        return self.take(n, what)
+
+
+def _skip_symbol_table(fields, which):
+    """Reads past one binary SymbolTable; returns its bytes."""
+    what = f"{which} symbol table"
+    start = fields.f.tell()
+    if fields.int32(what) != _SYMBOLS_MAGIC:
+        raise _ConstError(f"bad {what} (wrong magic number)")
+    fields.string(what)  # name
+    fields.int64(what)  # available key
+    size = fields.int64(what)
+    if not 0 <= size <= fields.size:
+        raise _ConstError(f"bad {what} size {size}")
+    for _ in range(size):
+        fields.string(what)
+        fields.int64(what)
+    end = fields.f.tell()
+    fields.f.seek(start)
+    return fields.f.read(end - start)
+
+
+def _align(offset):
+    return -(-offset // _ALIGN) * _ALIGN
+
+
+def _read_const(path):
+    """A ``const`` FST file as ``(header, states, arcs)`` NumPy arrays.
+
+    ``header`` holds the header's fields and the raw bytes of its symbol
+    tables; ``states`` and ``arcs`` are structured arrays (``_CONST_STATE``,
+    ``_ARC``). Everything is checked against the file's size and the
+    header's counts (:class:`_ConstError` says what is wrong).
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        fields = _Fields(f, size)
+        what = "header"
+        if fields.int32(what) != _FST_MAGIC:
+            raise _ConstError("not an OpenFst binary FST")
+        header = {
+            "fst_type": fields.string(what).decode("ascii", "replace"),
+            "arc_type": fields.string(what).decode("ascii", "replace"),
+            "version": fields.int32(what),
+            "flags": fields.int32(what),
+            "properties": struct.unpack("<Q", fields.take(8, what))[0],
+            "start": fields.int64(what),
+            "num_states": fields.int64(what),
+            "num_arcs": fields.int64(what),
+        }
+        symbols = b""
+        if header["flags"] & _HAS_ISYMBOLS:
+            symbols += _skip_symbol_table(fields, "input")
+        if header["flags"] & _HAS_OSYMBOLS:
+            symbols += _skip_symbol_table(fields, "output")
+        header["symbols"] = symbols
+        offset = f.tell()
+    if header["fst_type"] != "const":
+        raise _ConstError(
+            f"FST type {header['fst_type']!r}, expected 'const' "
+            "(32-bit offsets)"
+        )
+    if header["arc_type"] != "standard":
+        raise _ConstError(
+            f"arc type {header['arc_type']!r}, expected 'standard' (tropical)"
+        )
+    version = header["version"]
+    if version not in (1, 2):
+        raise _ConstError(
+            f"const FST version {version} (this reader knows 1 and 2)"
+        )
+    num_states, num_arcs = header["num_states"], header["num_arcs"]
+    if num_states < 0 or num_arcs < 0:
+        raise _ConstError(
+            f"bad const FST header: {num_states} states, {num_arcs} arcs"
+        )
+    if not -1 <= header["start"] < num_states:
+        raise _ConstError(
+            f"start state {header['start']} of {num_states} states"
+        )
+    # ConstFstImpl::Read: version 1, or the IS_ALIGNED flag, pads to 16
+    # bytes (file offsets) before the states and before the arcs.
+    aligned = version == 1 or bool(header["flags"] & _IS_ALIGNED)
+    states_at = _align(offset) if aligned else offset
+    arcs_at = states_at + num_states * _CONST_STATE.itemsize
+    arcs_at = _align(arcs_at) if aligned else arcs_at
+    end = arcs_at + num_arcs * _ARC.itemsize
+    if size < end:
+        raise _ConstError(
+            f"truncated const FST: {size} bytes, but its header "
+            f"({num_states} states, {num_arcs} arcs) needs {end}"
+        )
+    if size > end:
+        raise _ConstError(
+            f"{size - end} unexpected bytes after the const FST's "
+            f"{num_states} states and {num_arcs} arcs"
+        )
+    states = np.fromfile(path, _CONST_STATE, num_states, offset=states_at)
+    arcs = np.fromfile(path, _ARC, num_arcs, offset=arcs_at)
+    first = states["pos"].astype(np.int64)
+    last = first + states["narcs"]
+    bad = np.flatnonzero(last > num_arcs)
+    if bad.size:
+        s = int(bad[0])
+        raise _ConstError(
+            f"state {s}'s arcs {first[s]}..{last[s] - 1} lie past "
+            f"the {num_arcs} arcs of the file"
+        )
+    bad = np.flatnonzero(
+        (arcs["nextstate"] < 0) | (arcs["nextstate"] >= num_states)
+    )
+    if bad.size:
+        a = int(bad[0])
+        raise _ConstError(
+            f"arc {a} goes to state {arcs['nextstate'][a]}, "
+            f"but the FST has {num_states} states"
+        )
+    return header, states, arcs
+
+
+def _vector_bytes(header, states, arcs):
+    """OpenFst ``vector`` binary of a const FST (``VectorFst::WriteFst``).
+
+    Header, then per state: final weight (float32), number of arcs
+    (int64), the arcs (ilabel, olabel, weight, nextstate). Built in
+    NumPy from the const arrays, with no loop over states or arcs.
+    """
+    num_states = len(states)
+    narcs = states["narcs"].astype(np.int64)
+    total = int(narcs.sum())
+    before = np.zeros(num_states, np.int64)
+    np.cumsum(narcs[:-1], out=before[1:])
+    # The body in 4-byte words: a state is 3 words and 4 per arc, so
+    # state s starts at 3 s + 4 before[s], and its arc j (j counting all
+    # arcs before it in the vector file) at 3 (s + 1) + 4 j.
+    body = np.zeros(3 * num_states + 4 * total, "<i4")
+    state_at = 3 * np.arange(num_states, dtype=np.int64) + 4 * before
+    body[state_at] = states["final"].view("<i4")
+    body[state_at + 1] = states["narcs"].view("<i4")  # high word stays 0
+    if total:
+        owner = np.repeat(np.arange(num_states, dtype=np.int64), narcs)
+        j = np.arange(total, dtype=np.int64)
+        first = states["pos"].astype(np.int64)
+        if np.array_equal(first, before):  # as OpenFst writes them
+            ordered = arcs[:total]
+        else:
+            ordered = arcs[first[owner] + j - before[owner]]
+        words = np.ascontiguousarray(ordered).view("<i4").reshape(total, 4)
+        arc_at = 3 * (owner + 1) + 4 * j
+        for k in range(4):
+            body[arc_at + k] = words[:, k]
+    properties = (header["properties"] & _COPY_PROPERTIES) | (
+        _EXPANDED | _MUTABLE
+    )
+    flags = header["flags"] & (_HAS_ISYMBOLS | _HAS_OSYMBOLS)
+    head = b"".join(
+        [
+            struct.pack("<i", _FST_MAGIC),
+            struct.pack("<i", 6),
+            b"vector",
+            struct.pack("<i", len(header["arc_type"])),
+            header["arc_type"].encode("ascii"),
+            struct.pack(
+                "<iiQqqq",
+                2,  # VectorFst's file version
+                flags,
+                properties,
+                header["start"],
+                num_states,
+                total,
+            ),
+            header["symbols"],
+        ]
+    )
+    return head, body
+
+
+# Copies its standard input to its standard output once it has all of it.
+_ECHO = "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())"
+
+
+def _read_vector_bytes(path, head, body):
+    """kaldifst reads an FST from bytes, through a pipe, writing no file.
+
+    kaldifst reads only from a file name, and holds the GIL while it
+    reads, so no thread of this process can feed a pipe: a child process
+    takes all the bytes, then writes them to the pipe kaldifst reads
+    (``/dev/fd/N``). Nothing touches the disk (a full disk or a file-size
+    limit does not stop a graph from being read).
+    """
+    child = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", _ECHO],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    fst = None
+    try:
+        try:
+            child.stdin.write(head)
+            child.stdin.write(memoryview(body).cast("B"))
+            child.stdin.close()
+        except OSError as err:  # the child died
+            raise OSError(
+                err.errno or errno.EPIPE,
+                f"{path}: cannot convert the const FST: the helper process "
+                f"({sys.executable}) failed: {err}",
+            ) from None
+        fst = kf.StdVectorFst.read(f"/dev/fd/{child.stdout.fileno()}")
+    finally:
+        child.stdout.close()
+        if child.poll() is None and fst is None:
+            child.kill()
+        err = child.stderr.read().decode(errors="replace").strip()
+        child.stderr.close()
+        child.wait()
+    if child.returncode and fst is None:
+        raise OSError(
+            errno.EPIPE,
+            f"{path}: cannot convert the const FST: the helper process "
+            f"({sys.executable}) exited with status {child.returncode}"
+            + (f": {err}" if err else ""),
+        )
+    return fst
+
+
+def _read_const_as_vector(path):
+    """A ``const`` FST file read into a kaldifst.StdVectorFst."""
+    try:
+        header, states, arcs = _read_const(path)
+    except _ConstError as err:
+        raise ValueError(f"{path}: could not read the FST: {err}") from None
+    head, body = _vector_bytes(header, states, arcs)
+    num_states = len(states)
+    del states, arcs  # the memory goes to kaldifst's copy
+    fst = _read_vector_bytes(path, head, body)
+    if fst is None or fst.num_states != num_states:
+        raise ValueError(f"{path}: could not read the FST (const)")
+    return fst
 
 
 def check_graph_file(path, what="graph"):
@@ -128,7 +437,8 @@ def read_graph(path, vector=True, what="graph"):
     vector : bool
         True (default): always return a (mutable) StdVectorFst, converting
         a const FST. False: return the file's form (a const FST is
-        smaller in memory and the decoders take it as it is).
+        smaller in memory and the decoders take it as it is; it is
+        built from the vector form, so reading takes a moment longer).
     what : str
         What the file is, for the "not found" message.
 
@@ -136,6 +446,16 @@ def read_graph(path, vector=True, what="graph"):
     -------
     kaldifst.StdVectorFst or kaldifst.StdConstFst
         The graph.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Naming the file: missing, not a vector or const FST with standard
+        arcs, truncated or inconsistent (an arc to a state that does not
+        exist, trailing bytes).
+    OSError
+        If the helper process that hands a const FST's vector form to
+        kaldifst (through a pipe) fails.
 
     Example
     -------
@@ -149,13 +469,12 @@ def read_graph(path, vector=True, what="graph"):
     path = os.fspath(path)
     if check_graph_file(path, what) == "vector":
         fst = kf.StdVectorFst.read(path)
-    else:
-        fst = kf.StdConstFst.read(path)
-    if fst is None:
-        raise ValueError(f"{path}: could not read the FST")
-    if vector and not isinstance(fst, kf.StdVectorFst):
-        fst = kf.StdVectorFst(fst)
-    return fst
+        if fst is None:
+            raise ValueError(f"{path}: could not read the FST")
+        return fst
+    # kaldifst 1.7.17 cannot read const FSTs: parsed here (module notes).
+    fst = _read_const_as_vector(path)
+    return fst if vector else kf.StdConstFst(fst)
 
 
 def write_graph(fst, path, const=False):

@@ -334,7 +334,17 @@ class FileBundle:
             head = self.files[name][:64]
             fst = None
             if b"const" in head:
-                fst = kf.StdVectorFst(kf.StdConstFst.read(path))
+                const = kf.StdConstFst.read(path)
+                if const is None:
+                    # kaldifst 1.7.17 (the pinned release) reads no const
+                    # FSTs; sb-rectifier export stores the vector form.
+                    raise HubFolderError(
+                        f"{self.path}: {name}: a const FST that kaldifst "
+                        f"{getattr(kf, '__version__', '?')} cannot read "
+                        "(1.7.17 reads only the vector form, which "
+                        "sb-rectifier export stores)"
+                    )
+                fst = kf.StdVectorFst(const)
             elif b"vector" in head:
                 fst = kf.StdVectorFst.read(path)
         if fst is None or fst.num_states == 0 or fst.start < 0:
