@@ -50,6 +50,11 @@ from sb_rectifier.corpus.make_corpus import make_corpus, read_corpus_info
 from sb_rectifier.data import FrameDataset
 from sb_rectifier.data.kaldi_frames import pdf_counts
 from sb_rectifier.decoding import write_log_likelihoods
+from sb_rectifier.features.make_feats import (
+    features_sample_rate,
+    make_feats,
+    needs_fbank,
+)
 from sb_rectifier.files import (
     clean_stale_temps,
     read_json,
@@ -147,12 +152,41 @@ def split_dirs(hparams, split):
     return data_dir, ali_dir
 
 
+def compute_missing_features(hparams, progress):
+    """40-dim fbank + CMVN for data dirs with wav.scp but no feats.scp.
+
+    Cached (``make_feats`` recomputes only when wav.scp, segments, the
+    speakers or the options change). The rate is ``sample_rate`` of the
+    YAML when it has one, else that of the train features (or of train's
+    first recording), so dev and test are computed as train is.
+    """
+    rate = hparams.get("sample_rate")
+    for split in SPLITS:
+        data_dir = hparams[f"{split}_dir"]
+        if not needs_fbank(data_dir):
+            continue
+        if rate is None:
+            rate = features_sample_rate(hparams["train_dir"])
+        summary = make_feats(
+            data_dir,
+            sample_rate=rate,
+            num_jobs=min(4, os.cpu_count() or 1),
+            progress=progress,
+        )
+        logger.info(
+            f"{split}: fbank features {'reused' if summary['cached'] else 'computed'}"
+            f" from {os.path.join(data_dir, 'wav.scp')} at "
+            f"{summary['sample_rate']} Hz"
+        )
+
+
 def prepare_frames(hparams, model, num_pdfs, progress):
     """Checks and caches the frames of every split (main process only).
 
     Dev and test are read with the training transition model and must
     have the training features' dim.
     """
+    compute_missing_features(hparams, progress)
     feat_dim = None
     for split in SPLITS:
         data_dir, ali_dir = split_dirs(hparams, split)

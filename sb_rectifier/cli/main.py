@@ -14,6 +14,7 @@ SUBCOMMAND_MODULES = [
     "sb_rectifier.cli.ali_to_pdf",
     "sb_rectifier.cli.hmm_info",
     "sb_rectifier.cli.make_corpus",
+    "sb_rectifier.cli.make_feats",
     "sb_rectifier.cli.compare_runs",
     "sb_rectifier.cli.compute_wer",
     "sb_rectifier.cli.decode",
