@@ -25,6 +25,9 @@ SUBCOMMAND_MODULES = [
     "sb_rectifier.cli.sweep",
     "sb_rectifier.cli.prepare_lang",
     "sb_rectifier.cli.compare_alignments",
+    "sb_rectifier.cli.train_gmm",
+    "sb_rectifier.cli.align",
+    "sb_rectifier.cli.decode_gmm",
 ]
 
 

@@ -24,10 +24,8 @@ model must be a monophone model, and its tree is made from its
 transition model). G may also come from an ARPA file or be a word loop.
 The output folder is Kaldi's graph directory (:func:`make_context_graph`).
 
-Trees are read and made here in Kaldi's binary format: khg's
-``ContextDependency`` pickles as its binary ``Write`` (the file without
-the ``\\0B`` header), which is how :func:`read_tree` reads a file and
-:func:`context_dependency` turns a nested event map into a tree.
+Trees are read with :func:`sb_rectifier.gmm.tree.read_tree` (binary or
+text, the files ``train-gmm`` writes and Kaldi's).
 
 Authors
  * sb_rectifier developers 2026
@@ -38,7 +36,6 @@ import logging
 import math
 import os
 import shutil
-import struct
 import time
 from dataclasses import dataclass, field
 
@@ -68,6 +65,8 @@ from sb_rectifier.files import (
     write_json,
     write_text,
 )
+from sb_rectifier.gmm.model import khg_transition_model
+from sb_rectifier.gmm.tree import read_tree, tree_to_context_dependency
 from sb_rectifier.kaldi.hmm_topology import NO_PDF
 from sb_rectifier.kaldi.transition_model import TransitionModel
 
@@ -79,12 +78,8 @@ __all__ = [
     "build_context_graph",
     "check_tree",
     "compile_context_hclg",
-    "context_dependency",
-    "khg_transition_model",
     "make_context_graph",
     "monophone_tree",
-    "read_tree",
-    "tree_bytes",
     "word_loop_g",
 ]
 
@@ -113,178 +108,6 @@ PHONES_FILES = (
 
 
 # --------------------------------------------------------------- trees
-
-
-def _int(value):
-    """Kaldi binary ``WriteBasicType<int32>``: size byte 4, little-endian."""
-    return b"\x04" + struct.pack("<i", value)
-
-
-def _event_map_bytes(node, out):
-    if node is None:
-        out += b"NULL "
-    elif isinstance(node, int):
-        out += b"CE " + _int(node)
-    elif node[0] == "TE":
-        _, key, table = node
-        out += b"TE " + _int(key) + b"\xfc" + struct.pack("<I", len(table))
-        out += b"( "
-        for child in table:
-            _event_map_bytes(child, out)
-        out += b") "
-    elif node[0] == "SE":
-        _, key, yes_values, yes, no = node
-        values = sorted({int(v) for v in yes_values})
-        out += b"SE " + _int(key) + b"\x04" + struct.pack("<i", len(values))
-        out += struct.pack(f"<{len(values)}i", *values)
-        out += b"{ "
-        _event_map_bytes(yes, out)
-        _event_map_bytes(no, out)
-        out += b"} "
-    else:
-        raise ValueError(f"event map: unknown node {node!r}")
-
-
-def tree_bytes(context_width, central_position, event_map):
-    """Kaldi's binary ``tree`` file of a context-dependency event map.
-
-    Arguments
-    ---------
-    context_width : int
-        ``N``, the phone window (3 for triphones).
-    central_position : int
-        ``P``, the position of the central phone in the window.
-    event_map : object
-        Nested nodes: an int (a pdf, Kaldi's ``ConstantEventMap``), None
-        (``NULL``), ``("TE", key, [node, ...])`` (``TableEventMap``: the
-        node for each value of ``key``), ``("SE", key, values, yes, no)``
-        (``SplitEventMap``). Keys are window positions ``0 .. N - 1``
-        (phone ids, 0 at utterance boundaries) or :data:`PDF_CLASS_KEY`.
-
-    Returns
-    -------
-    bytes
-        The file's contents (``\\0B`` header included).
-
-    Example
-    -------
-    >>> tree_bytes(1, 0, ("TE", 0, [None, 0]))[:19]
-    b'\\x00BContextDependency'
-    """
-    if not 0 <= central_position < context_width:
-        raise ValueError(
-            f"tree: central position {central_position} not in "
-            f"0..{context_width - 1}"
-        )
-    out = bytearray(b"\0BContextDependency ")
-    out += _int(context_width) + _int(central_position) + b"ToPdf "
-    _event_map_bytes(event_map, out)
-    out += b"EndContextDependency "
-    return bytes(out)
-
-
-def _tree_from_binary(data, where):
-    """A khg ContextDependency from a binary tree file's bytes."""
-    if data[:2] != b"\0B":
-        hint = (
-            " (a text tree: convert it with Kaldi's copy-tree --binary=true)"
-            if data.lstrip()[:17] == b"ContextDependency"
-            else ""
-        )
-        raise ValueError(
-            f"{where}: not a Kaldi binary tree (ContextDependency){hint}"
-        )
-    tree = khg.ContextDependency.__new__(khg.ContextDependency)
-    try:
-        tree.__setstate__(([b - 256 if b > 127 else b for b in data[2:]],))
-    except RuntimeError as err:
-        last = str(err).strip().splitlines()[-1]
-        raise ValueError(f"{where}: cannot read the tree: {last}") from None
-    if not 0 <= tree.central_position < tree.context_width:
-        raise ValueError(
-            f"{where}: central position {tree.central_position} not in "
-            f"0..{tree.context_width - 1}"
-        )
-    return tree
-
-
-def context_dependency(context_width, central_position, event_map):
-    """A khg ``ContextDependency`` (Kaldi's tree) from an event map.
-
-    Arguments
-    ---------
-    context_width : int
-        ``N``.
-    central_position : int
-        ``P``.
-    event_map : object
-        See :func:`tree_bytes`.
-
-    Returns
-    -------
-    kaldi_hmm_gmm.ContextDependency
-        The tree.
-
-    Example
-    -------
-    >>> # phone 1 with 2 pdf classes; phone 2's pdf class 0 depends on its
-    >>> # left neighbour (key 0): phone 1 there gives pdf 3, else pdf 2
-    >>> tree = context_dependency(
-    ...     3,
-    ...     1,
-    ...     (
-    ...         "TE",
-    ...         1,
-    ...         [
-    ...             None,
-    ...             ("TE", PDF_CLASS_KEY, [0, 1]),
-    ...             ("TE", PDF_CLASS_KEY, [("SE", 0, [1], 3, 2)]),
-    ...         ],
-    ...     ),
-    ... )
-    >>> tree.num_pdfs, tree.compute([1, 2, 0], 0), tree.compute([2, 2, 1], 0)
-    (4, (True, 3), (True, 2))
-    """
-    return _tree_from_binary(
-        tree_bytes(context_width, central_position, event_map), "tree"
-    )
-
-
-def read_tree(path):
-    """Reads Kaldi's binary ``tree`` (``ContextDependency``) into khg.
-
-    Arguments
-    ---------
-    path : str or os.PathLike
-        The file (e.g. ``exp/tri1/tree``).
-
-    Returns
-    -------
-    kaldi_hmm_gmm.ContextDependency
-        The tree.
-
-    Raises
-    ------
-    FileNotFoundError, ValueError
-        Naming the file: missing, not a binary tree, truncated.
-
-    Example
-    -------
-    >>> path = getfixture("tmp_path") / "tree"
-    >>> _ = path.write_bytes(tree_bytes(1, 0, ("TE", 0, [None, 0, 1])))
-    >>> tree = read_tree(path)
-    >>> tree.context_width, tree.num_pdfs
-    (1, 2)
-    >>> _ = path.write_bytes(b"\\0BContextDependency ")
-    >>> read_tree(path)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ValueError: .../tree: cannot read the tree: ...
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: tree (ContextDependency) not found")
-    with open(path, "rb") as f:
-        return _tree_from_binary(f.read(), path)
 
 
 def monophone_tree(model):
@@ -334,10 +157,15 @@ def monophone_tree(model):
             phones.append(None)
             continue
         n = model.topology.num_pdf_classes(phone)
+        leaves = [table.get((phone, c)) for c in range(n)]
         phones.append(
-            ("TE", PDF_CLASS_KEY, [table.get((phone, c)) for c in range(n)])
+            [
+                "TE",
+                PDF_CLASS_KEY,
+                [None if pdf is None else ["CE", pdf] for pdf in leaves],
+            ]
         )
-    return context_dependency(1, 0, ("TE", 0, phones))
+    return tree_to_context_dependency(["TE", 0, phones], 1, 0)
 
 
 def _model_pdf_classes(model):
@@ -413,60 +241,6 @@ def check_tree(tree, model, tree_name="tree", model_name="final.mdl"):
                 f"pdf class) {sorted(got)} in the tree, {sorted(want)} in "
                 "the model (a tree of another model or phone set?)"
             )
-
-
-def khg_transition_model(model):
-    """Our TransitionModel as khg's (Kaldi's C++) ``TransitionModel``.
-
-    Built from its pickled state (khg cannot read ``final.mdl``); the
-    transition-id numbering and log-probabilities are the model's.
-
-    Arguments
-    ---------
-    model : TransitionModel
-        The model.
-
-    Returns
-    -------
-    kaldi_hmm_gmm.TransitionModel
-        The same model.
-
-    Example
-    -------
-    >>> from sb_rectifier.kaldi.hmm_topology import HmmTopology
-    >>> tm = TransitionModel.monophone(HmmTopology.left_to_right([1, 2]))
-    >>> k = khg_transition_model(tm)
-    >>> k.num_transition_ids == tm.num_transition_ids, str(k) == tm.to_text()
-    (True, True)
-    """
-    topo = khg.HmmTopology()
-    topo.read(model.topology.to_text())
-    # khg's package does not re-export the Tuple class of its extension.
-    from _kaldi_hmm_gmm import TransitionModelTuple
-
-    tuples = [TransitionModelTuple(*t) for t in model.tuples]
-    num_tstates = len(model.tuples)
-    id2state = model.tid2tstate.copy()
-    id2state[0] = 0
-    id2pdf = model.tid2pdf.copy()
-    id2pdf[0] = 0
-    non_loop = [0.0] + [
-        model.non_self_loop_log_prob(ts) for ts in range(1, num_tstates + 1)
-    ]
-    ktm = khg.TransitionModel.__new__(khg.TransitionModel)
-    ktm.__setstate__(
-        (
-            tuples,
-            topo,
-            [int(x) for x in model.tstate2first_tid],
-            [int(x) for x in id2state],
-            [int(x) for x in id2pdf],
-            int(model.num_pdfs),
-            [float(x) for x in model.log_probs],
-            non_loop,
-        )
-    )
-    return ktm
 
 
 # ------------------------------------------------------------- compile

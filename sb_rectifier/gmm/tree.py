@@ -34,6 +34,7 @@ Authors
 
 import heapq
 import math
+import os
 import struct
 from collections import namedtuple
 
@@ -159,12 +160,18 @@ class _TidInfo:
         ts = self.tid2tstate[tids]
         loop = self.tid_is_self_loop[tids]
         change = np.nonzero(ts[1:] != ts[:-1])[0]
-        reordered = False
-        if len(change):  # IsReordered: first change of transition state
-            i = change[0]
-            if loop[i] and loop[i + 1]:
-                raise ValueError(f"utterance {utt}: invalid alignment")
-            reordered = bool(loop[i])
+        # Kaldi's IsReordered: decided at the first change of transition
+        # state that involves a self-loop (a change between two forward
+        # transitions, as in a phone of one frame per state, says nothing)
+        before, after = loop[change], loop[change + 1]
+        if np.any(before & after):
+            raise ValueError(
+                f"utterance {utt}: invalid alignment (two self-loops of "
+                "different transition states follow each other)"
+            )
+        decisive = np.nonzero(before | after)[0]
+        if len(decisive):
+            reordered = bool(before[decisive[0]])
         else:
             reordered = bool(loop[-1]) and not bool(loop[0])
         final = self.tid_is_final[tids]
@@ -1523,17 +1530,24 @@ def read_tree(path):
     >>> read_tree(path).compute([2], 0)
     (True, 1)
     """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: tree (ContextDependency) not found")
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
         raise OSError(f"cannot read tree file {path}: {e}") from e
-    tree, n, p = parse_tree_bytes(data, str(path))
+    tree, n, p = parse_tree_bytes(data, path)
     if not 0 <= p < n:
         raise ValueError(
             f"{path}: bad context width {n} / central position {p}"
         )
-    return tree_to_context_dependency(tree, n, p)
+    try:
+        return tree_to_context_dependency(tree, n, p)
+    except RuntimeError as err:
+        last = str(err).strip().splitlines()[-1]
+        raise ValueError(f"{path}: cannot read the tree: {last}") from None
 
 
 _TOPO_3STATE = """<Topology>

@@ -18,18 +18,20 @@ from sb_rectifier.cli.main import main
 from sb_rectifier.decoding.context_graph import (
     PDF_CLASS_KEY,
     check_tree,
-    context_dependency,
-    khg_transition_model,
     make_context_graph,
     monophone_tree,
-    read_tree,
-    tree_bytes,
 )
 from sb_rectifier.decoding.decoder import decode_utterance, tid_loglikes
 from sb_rectifier.decoding.fst_io import read_graph, write_graph
 from sb_rectifier.decoding.hclg import make_graph
 from sb_rectifier.decoding.lang import add_symbols, read_symbols, write_symbols
 from sb_rectifier.decoding.lexicon_fst import make_l
+from sb_rectifier.gmm.model import khg_transition_model
+from sb_rectifier.gmm.tree import (
+    read_tree,
+    tree_to_bytes,
+    tree_to_context_dependency,
+)
 from sb_rectifier.kaldi.hmm_topology import HmmTopology
 from sb_rectifier.kaldi.transition_model import TransitionModel
 
@@ -81,13 +83,13 @@ def _triphone_map():
     """Each phone has pdfs 3(p-1) .. 3(p-1)+2, except two splits."""
     table = [None]
     for phone in range(1, len(PHONES) + 1):
-        pdfs = [3 * (phone - 1) + c for c in range(3)]
+        pdfs = [["CE", 3 * (phone - 1) + c] for c in range(3)]
         if phone == PHONE_IDS["oU"]:  # middle state: left context n?
-            pdfs[1] = ("SE", 0, [PHONE_IDS["n"]], OU_AFTER_N, pdfs[1])
+            pdfs[1] = ["SE", 0, [PHONE_IDS["n"]], ["CE", OU_AFTER_N], pdfs[1]]
         if phone == PHONE_IDS["s"]:  # last state: right context oU?
-            pdfs[2] = ("SE", 2, [PHONE_IDS["oU"]], S_BEFORE_OU, pdfs[2])
-        table.append(("TE", PDF_CLASS_KEY, pdfs))
-    return ("TE", 1, table)
+            pdfs[2] = ["SE", 2, [PHONE_IDS["oU"]], ["CE", S_BEFORE_OU], pdfs[2]]
+        table.append(["TE", PDF_CLASS_KEY, pdfs])
+    return ["TE", 1, table]
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +97,7 @@ def triphone(tmp_path_factory):
     """exp dir (binary final.mdl + tree), the tree and both models."""
     exp = tmp_path_factory.mktemp("tri")
     topology = HmmTopology.left_to_right(range(1, len(PHONES) + 1))
-    (exp / "tree").write_bytes(tree_bytes(3, 1, _triphone_map()))
+    (exp / "tree").write_bytes(tree_to_bytes(_triphone_map(), 3, 1))
     tree = read_tree(exp / "tree")
     topo = khg.HmmTopology()
     topo.read(topology.to_text())
@@ -180,20 +182,23 @@ def test_tree_bytes_are_kaldis_and_read_back(tmp_path):
         topo.phones, topo.get_phone_to_num_pdf_classes()
     )
     kaldi.write(True, str(tmp_path / "kaldi_tree"))
-    ours = tree_bytes(
-        1,
-        0,
-        (
+    ours = tree_to_bytes(
+        [
             "TE",
             0,
             [None]
-            + [("TE", -1, [3 * p + c for c in range(3)]) for p in range(3)],
-        ),
+            + [
+                ["TE", -1, [["CE", 3 * p + c] for c in range(3)]]
+                for p in range(3)
+            ],
+        ],
+        1,
+        0,
     )
     assert (tmp_path / "kaldi_tree").read_bytes() == ours
     tm = TransitionModel.monophone(HmmTopology.left_to_right([1, 2, 3]))
     assert str(monophone_tree(tm)) == str(kaldi)
-    tree = context_dependency(3, 1, _triphone_map())
+    tree = tree_to_context_dependency(_triphone_map(), 3, 1)
     n, oU, s = PHONE_IDS["n"], PHONE_IDS["oU"], PHONE_IDS["s"]
     assert (tree.context_width, tree.central_position) == (3, 1)
     assert tree.compute([n, oU, s], 1) == (True, OU_AFTER_N)
@@ -338,25 +343,26 @@ def test_errors_name_the_file(triphone, tmp_path, capsys):
     # A tree of another phone set: phones 2 and 3 swapped.
     swapped = _triphone_map()
     swapped[2][2], swapped[2][3] = swapped[2][3], swapped[2][2]
-    (empty / "tree").write_bytes(tree_bytes(3, 1, swapped))
+    (empty / "tree").write_bytes(tree_to_bytes(swapped, 3, 1))
     with pytest.raises(
         ValueError, match=r"empty_exp/tree and .*final\.mdl differ on pdf 3"
     ):
         make_context_graph(lang, empty, out, word_loop=True)
     # A tree of fewer phones.
-    fewer = ("TE", 1, _triphone_map()[2][:-1])
-    (empty / "tree").write_bytes(tree_bytes(3, 1, fewer))
+    fewer = ["TE", 1, _triphone_map()[2][:-1]]
+    (empty / "tree").write_bytes(tree_to_bytes(fewer, 3, 1))
     with pytest.raises(
         ValueError,
         match=r"empty_exp/tree and .*final\.mdl differ on pdf 27: \(phone, "
         r"pdf class\) \[\] in the tree, \[\(10, 0\)\] in the model",
     ):
         make_context_graph(lang, empty, out, word_loop=True)
-    # A text tree.
+    # A text tree (as Kaldi's copy-tree --binary=false writes) reads as
+    # the binary one; a truncated tree is an error naming the file.
     (empty / "tree").write_text(str(tree))
-    with pytest.raises(
-        ValueError, match=r"empty_exp/tree: not a Kaldi binary tree .*copy-tree"
-    ):
+    assert str(read_tree(empty / "tree")) == str(tree)
+    (empty / "tree").write_bytes(b"\0BContextDependency ")
+    with pytest.raises(ValueError, match=r"empty_exp/tree: .*end of file"):
         make_context_graph(lang, empty, out, word_loop=True)
     # phones.txt with a phone the model lacks.
     other = _lexicon_lang(tmp_path / "other")

@@ -332,3 +332,44 @@ def test_init_gmm_and_convert_alignment(tri):
     bad = {"broken": np.array([2, 2, 2], dtype=np.int32)}
     with pytest.raises(ValueError, match="broken"):
         convert_alignments(bad, mono, tm, ctx)
+
+
+def _tid(info, phone, hmm_state, loop):
+    """The transition-id of (phone, HMM state, self-loop or forward)."""
+    for tid in range(1, info.num_tids + 1):
+        if (
+            info.tid2phone[tid] == phone
+            and info.tid2hmm_state[tid] == hmm_state
+            and info.tid_is_self_loop[tid] == loop
+        ):
+            return tid
+    raise AssertionError((phone, hmm_state, loop))
+
+
+@pytest.mark.parametrize("reordered", [False, True])
+def test_split_to_phones_first_phone_without_self_loops(reordered):
+    """Kaldi's IsReordered decides at the first change of transition state
+    that involves a self-loop; a phone of one frame per state (forward
+    transitions only) at the start must not decide it."""
+    from sb_rectifier.gmm.tree import _TidInfo
+
+    topo = _topo(_TOPO_3STATE, [1, 2])
+    tm = khg.TransitionModel(
+        khg.monophone_context_dependency([1, 2], [0, 3, 3]), topo
+    )
+    info = _TidInfo(tm)
+
+    def state(phone, s, frames):
+        fwd, loop = _tid(info, phone, s, False), _tid(info, phone, s, True)
+        loops = [loop] * (frames - 1)
+        return [fwd] + loops if reordered else loops + [fwd]
+
+    first = [t for s in range(3) for t in state(1, s, 1)]  # 3 frames
+    second = state(2, 0, 2) + state(2, 1, 1) + state(2, 2, 3)  # 6 frames
+    third = state(1, 0, 1) + state(1, 1, 4) + state(1, 2, 1)  # 6 frames
+    tids = np.array(first + second + third)
+    got = info.split_to_phones(tids, "utt1")
+    np.testing.assert_array_equal(got, [[0, 3], [3, 9], [9, 15]])
+    # a phone cut off before its final state is an error naming the utt
+    with pytest.raises(ValueError, match="utt1: alignment does not end"):
+        info.split_to_phones(tids[:-1] if not reordered else tids[:-2], "utt1")
