@@ -45,11 +45,37 @@ def register(subparsers):
     )
     parser.add_argument("exp_dir", metavar="EXP_DIR", help="output folder")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes")
-    parser.add_argument("--mono-gauss", type=int, default=1000)
-    parser.add_argument("--mono-iters", type=int, default=40)
-    parser.add_argument("--num-leaves", type=int, default=2000)
-    parser.add_argument("--num-gauss", type=int, default=10000)
-    parser.add_argument("--tri-iters", type=int, default=35)
+    parser.add_argument(
+        "--mono-gauss",
+        type=int,
+        default=1000,
+        help="monophone Gaussians, reached by mixing up (train_mono.sh's "
+        "totgauss; default 1000)",
+    )
+    parser.add_argument(
+        "--mono-iters",
+        type=int,
+        default=40,
+        help="monophone EM iterations (default 40)",
+    )
+    parser.add_argument(
+        "--num-leaves",
+        type=int,
+        default=2000,
+        help="most leaves (pdfs) of the triphone tree (default 2000)",
+    )
+    parser.add_argument(
+        "--num-gauss",
+        type=int,
+        default=10000,
+        help="triphone Gaussians, reached by mixing up (default 10000)",
+    )
+    parser.add_argument(
+        "--tri-iters",
+        type=int,
+        default=35,
+        help="triphone EM iterations (default 35)",
+    )
     parser.add_argument(
         "--boost-silence",
         type=float,
@@ -62,7 +88,9 @@ def register(subparsers):
         default="tri",
         help="last system to train: mono (mono + mono_ali) or tri (all)",
     )
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--no-progress", action="store_true", help="no progress bars"
+    )
     parser.set_defaults(func=run)
 
 

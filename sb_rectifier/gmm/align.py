@@ -154,6 +154,18 @@ class AlignResult:
         Frames aligned.
     num_retried : int
         Utterances that needed the retry beam.
+
+    Example
+    -------
+    >>> result = AlignResult()
+    >>> result.alignments["u"] = np.array([1, 1, 2], dtype=np.int32)
+    >>> result.failed["v"] = "no features"
+    >>> result.tot_like, result.num_frames = -6.0, 3
+    >>> result.avg_like
+    -2.0
+    >>> print(result.summary().replace("; ", "\\n"))
+    aligned 1 utterances (3 frames, 0 retried), 1 failed
+    avg log-likelihood per frame -2.000
     """
 
     def __init__(self):
@@ -283,6 +295,30 @@ def align_utterances(
     -------
     AlignResult
         Alignments and failures (each utterance of ``graphs`` is in one).
+
+    Example
+    -------
+    >>> from sb_rectifier.gmm.estimate import init_mono
+    >>> from sb_rectifier.gmm.graphs import Lang, compile_graphs
+    >>> from sb_rectifier.kaldi.prepare_lang import prepare_lang
+    >>> d = getfixture("tmp_path") / "dict"
+    >>> d.mkdir()
+    >>> _ = (d / "silence_phones.txt").write_text("SIL\\n")
+    >>> _ = (d / "optional_silence.txt").write_text("SIL\\n")
+    >>> _ = (d / "nonsilence_phones.txt").write_text("n\\noU\\n")
+    >>> _ = (d / "lexicon.txt").write_text("<UNK> SIL\\nno n oU\\non oU n\\n")
+    >>> _ = prepare_lang(d, d.parent / "lang")
+    >>> lang = Lang(d.parent / "lang")
+    >>> x = np.random.default_rng(0).normal(size=(30, 2)).astype(np.float32)
+    >>> tm, am, ctx = init_mono(lang.topo, [x], lang.sets)
+    >>> w = lang.word_ids
+    >>> texts = {"a": [w["no"]], "b": [w["no"], w["on"]], "c": [w["on"]]}
+    >>> graphs, _ = compile_graphs(tm, ctx, lang, texts)
+    >>> result = align_utterances(tm, am, graphs, {"a": x, "b": x[:4]})
+    >>> len(result.alignments["a"]), sorted(result.failed)
+    (30, ['b', 'c'])
+    >>> result.failed["b"], result.failed["c"]  # doctest: +ELLIPSIS
+    ('too few frames (4) for its phones ...', 'no features')
     """
     result = AlignResult()
     utts = sorted(u for u in graphs if u in feats)
@@ -357,6 +393,31 @@ def write_ali_dir(
         Utterance -> reason.
     extra : dict, optional
         More entries for ``summary.json``.
+
+    Example
+    -------
+    >>> import json
+    >>> from sb_rectifier.gmm.estimate import init_mono
+    >>> from sb_rectifier.kaldi.archives import read_int_vectors
+    >>> topo = khg.HmmTopology()
+    >>> topo.read(
+    ...     "<Topology> <TopologyEntry> <ForPhones> 1 </ForPhones> "
+    ...     "<State> 0 <PdfClass> 0 <Transition> 0 0.5 <Transition> 1 0.5 "
+    ...     "</State> <State> 1 </State> </TopologyEntry> </Topology>"
+    ... )
+    >>> x = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    >>> tm, am, ctx = init_mono(topo, [x])
+    >>> folder = getfixture("tmp_path")
+    >>> alis = {"a": [1, 1, 2], "b": [1, 2]}
+    >>> write_ali_dir(folder, alis, 2, tm, am, ctx, failed={"c": "no feats"})
+    >>> sorted(os.listdir(folder))  # doctest: +NORMALIZE_WHITESPACE
+    ['ali.1.gz', 'ali.2.gz', 'failed.txt', 'final.mdl', 'num_jobs',
+     'summary.json', 'tree']
+    >>> [(u, a.tolist()) for u, a in read_int_vectors(folder / "ali.2.gz")]
+    [('b', [1, 2])]
+    >>> summary = json.loads((folder / "summary.json").read_text())
+    >>> summary["utterances"], summary["frames"], summary["failed"]
+    (2, 5, 1)
     """
     from sb_rectifier.gmm.model import write_model
 

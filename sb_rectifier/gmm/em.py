@@ -85,6 +85,34 @@ def run_em(
         ``(alignments, history)``: the last alignments and one dict per
         iteration (``iter``, ``avg_like``, ``frames``, ``num_gauss``,
         ``realigned``, ``failed``, ``seconds``).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from sb_rectifier.gmm.estimate import init_mono
+    >>> from sb_rectifier.gmm.graphs import Lang, compile_graphs
+    >>> from sb_rectifier.gmm.graphs import equal_alignment
+    >>> from sb_rectifier.kaldi.prepare_lang import prepare_lang
+    >>> d = getfixture("tmp_path") / "dict"
+    >>> d.mkdir()
+    >>> _ = (d / "silence_phones.txt").write_text("SIL\\n")
+    >>> _ = (d / "optional_silence.txt").write_text("SIL\\n")
+    >>> _ = (d / "nonsilence_phones.txt").write_text("n\\noU\\n")
+    >>> _ = (d / "lexicon.txt").write_text("<UNK> SIL\\nno n oU\\non oU n\\n")
+    >>> _ = prepare_lang(d, d.parent / "lang")
+    >>> lang = Lang(d.parent / "lang")
+    >>> x = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32)
+    >>> tm, am, ctx = init_mono(lang.topo, [x], lang.sets)
+    >>> graphs, _ = compile_graphs(tm, ctx, lang, {"u": [lang.word_ids["no"]]})
+    >>> ali = {"u": equal_alignment(graphs["u"], len(x), "u")}
+    >>> feats, beam, mix = {"u": x}, (lambda it: 10.0), (lambda it: 14)
+    >>> ali, history = run_em(
+    ...     tm, am, graphs, feats, ali, [1, 2, 3], {2}, beam, 40.0, mix
+    ... )
+    >>> [(h["iter"], h["realigned"], h["num_gauss"]) for h in history]
+    [(1, False, 11), (2, True, 14), (3, False, 14)]
+    >>> len(ali["u"]), history[-1]["frames"], am.num_gauss
+    (200, 200, 14)
     """
     history = []
     iterations = list(iterations)

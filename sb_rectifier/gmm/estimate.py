@@ -102,6 +102,23 @@ class GmmStats:
         Total log-likelihood of the frames.
     num_frames : int
         Frames accumulated.
+
+    Example
+    -------
+    >>> topo = khg.HmmTopology()
+    >>> topo.read(
+    ...     "<Topology> <TopologyEntry> <ForPhones> 1 </ForPhones> "
+    ...     "<State> 0 <PdfClass> 0 <Transition> 0 0.5 <Transition> 1 0.5 "
+    ...     "</State> <State> 1 </State> </TopologyEntry> </Topology>"
+    ... )
+    >>> x = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32)
+    >>> tm, am, _ = init_mono(topo, [x])
+    >>> stats = accumulate(tm, am, {"u": x}, {"u": [1] * 99 + [2]})
+    >>> isinstance(stats, GmmStats), stats.num_frames, stats.pdf_occs.tolist()
+    (True, 100, [100.0])
+    >>> ml_like = -(1 + np.log(2 * np.pi) + np.log(x.var(0)).mean())
+    >>> bool(np.isclose(stats.avg_like, ml_like))  # of the ML Gaussian
+    True
     """
 
     def __init__(self, gmm_accs, trans_accs, pdf_occs, tot_like, num_frames):

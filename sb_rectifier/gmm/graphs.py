@@ -188,6 +188,29 @@ def compile_graphs(trans_model, ctx_dep, lang, transcripts, lexicon_fst=None):
         probabilities yet).
     failed : dict
         Utterance -> reason (e.g. an empty transcript).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from sb_rectifier.gmm.estimate import init_mono
+    >>> from sb_rectifier.kaldi.prepare_lang import prepare_lang
+    >>> d = getfixture("tmp_path") / "dict"
+    >>> d.mkdir()
+    >>> _ = (d / "silence_phones.txt").write_text("SIL\\n")
+    >>> _ = (d / "optional_silence.txt").write_text("SIL\\n")
+    >>> _ = (d / "nonsilence_phones.txt").write_text("n\\noU\\n")
+    >>> _ = (d / "lexicon.txt").write_text("<UNK> SIL\\nno n oU\\non oU n\\n")
+    >>> _ = prepare_lang(d, d.parent / "lang")
+    >>> lang = Lang(d.parent / "lang")
+    >>> x = np.random.default_rng(0).normal(size=(30, 2)).astype(np.float32)
+    >>> tm, am, ctx = init_mono(lang.topo, [x], lang.sets)
+    >>> w = lang.word_ids
+    >>> transcripts = {"a": [w["no"], w["on"]], "b": []}
+    >>> graphs, failed = compile_graphs(tm, ctx, lang, transcripts)
+    >>> sorted(graphs), failed
+    (['a'], {'b': 'empty transcript'})
+    >>> len(equal_alignment(graphs["a"], 30, "a"))
+    30
     """
     # compile-train-graphs: no transition probabilities in the graphs
     # (they are added at alignment time, with the current model's).

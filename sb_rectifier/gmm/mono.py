@@ -71,6 +71,32 @@ def train_mono(
     dict
         ``trans_model``, ``am_gmm``, ``ctx_dep``, ``alignments``,
         ``failed`` (utterance -> reason), ``history``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from sb_rectifier.gmm.data import TrainingData
+    >>> from sb_rectifier.gmm.graphs import Lang
+    >>> from sb_rectifier.kaldi.prepare_lang import prepare_lang
+    >>> d = getfixture("tmp_path") / "dict"
+    >>> d.mkdir()
+    >>> _ = (d / "silence_phones.txt").write_text("SIL\\n")
+    >>> _ = (d / "optional_silence.txt").write_text("SIL\\n")
+    >>> _ = (d / "nonsilence_phones.txt").write_text("n\\noU\\n")
+    >>> _ = (d / "lexicon.txt").write_text("<UNK> SIL\\nno n oU\\non oU n\\n")
+    >>> _ = prepare_lang(d, d.parent / "lang")
+    >>> lang = Lang(d.parent / "lang")
+    >>> rng = np.random.default_rng(0)
+    >>> sizes = [("a", 200), ("b", 200), ("c", 2)]
+    >>> feats = {u: rng.standard_normal((n, 2), np.float32) for u, n in sizes}
+    >>> w = lang.word_ids
+    >>> texts = {"a": [w["no"]], "b": [w["on"]], "c": [w["no"]]}
+    >>> data = TrainingData(feats, texts, None, {})
+    >>> out = train_mono(data, lang, num_iters=4, num_gauss=20, max_iter_inc=2)
+    >>> [(h["iter"], h["num_gauss"]) for h in out["history"]]
+    [(0, 11), (1, 11), (2, 15), (3, 19)]
+    >>> sorted(out["alignments"]), out["failed"]
+    (['a', 'b'], {'c': 'too few frames (2) for its phones'})
     """
     log = log or (lambda line: None)
     utts = sorted(data.transcripts)

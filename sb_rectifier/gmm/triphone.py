@@ -77,6 +77,38 @@ def train_triphone(
     dict
         ``trans_model``, ``am_gmm``, ``ctx_dep``, ``alignments``,
         ``failed``, ``history``, ``tree_info``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from sb_rectifier.gmm.data import TrainingData
+    >>> from sb_rectifier.gmm.graphs import Lang
+    >>> from sb_rectifier.gmm.mono import train_mono
+    >>> from sb_rectifier.kaldi.prepare_lang import prepare_lang
+    >>> d = getfixture("tmp_path") / "dict"
+    >>> d.mkdir()
+    >>> _ = (d / "silence_phones.txt").write_text("SIL\\n")
+    >>> _ = (d / "optional_silence.txt").write_text("SIL\\n")
+    >>> _ = (d / "nonsilence_phones.txt").write_text("n\\noU\\n")
+    >>> _ = (d / "lexicon.txt").write_text("<UNK> SIL\\nno n oU\\non oU n\\n")
+    >>> _ = prepare_lang(d, d.parent / "lang")
+    >>> lang = Lang(d.parent / "lang")
+    >>> rng = np.random.default_rng(0)
+    >>> sizes = [("a", 200), ("b", 200), ("c", 2)]
+    >>> feats = {u: rng.standard_normal((n, 2), np.float32) for u, n in sizes}
+    >>> w = lang.word_ids
+    >>> texts = {"a": [w["no"]], "b": [w["on"]], "c": [w["no"]]}
+    >>> data = TrainingData(feats, texts, None, {})
+    >>> mono = train_mono(data, lang, num_iters=4, num_gauss=20)
+    >>> tm, alis = mono["trans_model"], mono["alignments"]
+    >>> opts = dict(num_leaves=6, num_gauss=12, num_iters=4, max_iter_inc=2)
+    >>> tri = train_triphone(data, lang, tm, alis, **opts)
+    >>> tri["ctx_dep"].context_width, tri["tree_info"]["num_leaves"]
+    (3, 3)
+    >>> [(h["iter"], h["num_gauss"]) for h in tri["history"]]
+    [(1, 3), (2, 7), (3, 11)]
+    >>> sorted(tri["alignments"]), tri["failed"]
+    (['a', 'b'], {})
     """
     from sb_rectifier.gmm.tree import (
         accumulate_tree_stats,
