@@ -39,6 +39,12 @@ def register(subparsers):
     parser.add_argument("--acoustic-scale", type=float, default=0.0833)
     parser.add_argument("--beam", type=float, default=13.0)
     parser.add_argument("--max-active", type=int, default=7000)
+    parser.add_argument(
+        "--ali-dir",
+        metavar="ALI_DIR",
+        help="alignments of DATA_DIR (from align with this tree): the GMM's "
+        "frame accuracy is reported too",
+    )
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(func=run)
@@ -68,7 +74,19 @@ def run(args):
         beam=args.beam,
         max_active=args.max_active,
         jobs=args.jobs,
+        ali_dir=args.ali_dir,
         progress=not args.no_progress,
     )
     print(report.get("kaldi") or f"{report['utterances']} utterances decoded")
+    if report.get("frame_acc") is not None:
+        skipped = report["frame_acc_skipped"]
+        print(
+            f"frame accuracy {100 * report['frame_acc']:.2f} % over "
+            f"{report['frame_acc_frames']} frames"
+            + (
+                f" ({len(skipped)} utterances without alignment)"
+                if skipped
+                else ""
+            )
+        )
     return 0

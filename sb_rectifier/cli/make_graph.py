@@ -64,7 +64,8 @@ def register(subparsers):
     grammar.add_argument(
         "--word-loop",
         action="store_true",
-        help="G is a loop over all pronounced words, equal probabilities",
+        help="G is a loop over all pronounced words but the OOV word of "
+        "LANG_DIR/oov.txt, equal probabilities",
     )
     parser.add_argument("--transition-scale", type=float, default=1.0)
     parser.add_argument("--self-loop-scale", type=float, default=0.1)

@@ -641,7 +641,8 @@ def build_context_graph(
     arpa : str or os.PathLike, optional
         G from this ARPA file instead of ``G.fst``.
     word_loop : bool
-        G is a loop over the pronounced words, equal probabilities.
+        G is a loop over the pronounced words, equal probabilities; the
+        OOV word of ``oov.txt`` (e.g. ``<UNK>``) is not one of them.
     silence_phone : str or None
         Optional silence of an L made from ``lexicon.txt``.
     silence_prob : float
@@ -710,7 +711,13 @@ def build_context_graph(
     )
     # An ARPA G was made above: it may add #0 to the word table L needs.
     if word_loop:
-        loop_words = sorted(w for w in words if w in pronounced)
+        oov = _oov_word(lang_dir)
+        loop_words = sorted(w for w in words if w in pronounced and w != oov)
+        if oov is not None and oov in pronounced:
+            logger.info(
+                f"{os.path.join(lang_dir, 'oov.txt')}: the OOV word {oov} is "
+                "left out of the word loop"
+            )
         skipped = sum(
             1
             for w in words
@@ -767,7 +774,20 @@ def _input_files(lang_dir, model_dir, arpa, word_loop):
         names.append(lang(lang_dir, "lexiconp.txt"))
     if arpa is None and not word_loop:
         names.append(lang(lang_dir, "G.fst"))
+    if word_loop:
+        names.append(lang(lang_dir, "oov.txt"))
     return [os.path.abspath(n) for n in names if os.path.isfile(n)]
+
+
+def _oov_word(lang_dir):
+    """The OOV word of ``LANG_DIR/oov.txt`` (None without the file)."""
+    path = os.path.join(lang_dir, "oov.txt")
+    if not os.path.isfile(path):
+        return None
+    for _, line in iter_text_lines(path):
+        if line.strip():
+            return line.split()[0]
+    return None
 
 
 def _fingerprint(inputs, options):

@@ -87,8 +87,29 @@ def _decode_chunk(task):
             beam=beam,
             max_active=max_active,
         )
-        out.append((utt, result.words, result.reached_final, len(loglikes)))
+        out.append(
+            (
+                utt,
+                result.words,
+                result.reached_final,
+                len(loglikes),
+                loglikes.argmax(axis=1).astype(np.int32),
+            )
+        )
     return out
+
+
+def _aligned_pdfs(ali_dir, num_pdfs):
+    """Utterance -> aligned pdf ids of an alignment folder (checked)."""
+    from sb_rectifier.kaldi.alignments import load_transition_ids
+
+    alis, model = load_transition_ids(ali_dir)
+    if model.num_pdfs != num_pdfs:
+        raise ValueError(
+            f"{os.fspath(ali_dir)}/final.mdl has {model.num_pdfs} pdfs, the "
+            f"decoding model {num_pdfs}: alignments of another tree"
+        )
+    return {utt: model.tid2pdf[tids] for utt, tids in alis.items()}
 
 
 def _shared():
@@ -107,6 +128,7 @@ def decode_gmm(
     max_active=7000,
     jobs=1,
     feats_dir=None,
+    ali_dir=None,
     progress=True,
 ):
     """Decodes a data folder with a GMM system and an HCLG graph.
@@ -130,6 +152,11 @@ def decode_gmm(
         Worker processes.
     feats_dir : str, optional
         MFCC folder (default ``<decode_dir>/mfcc``).
+    ali_dir : str or os.PathLike, optional
+        Alignments of the data (``align`` with a system of the same tree):
+        the frame accuracy of the GMM (the best-scoring pdf of each frame
+        against the aligned one) is reported too, as the hybrid reports
+        its own.
     progress : bool
         tqdm bar.
 
@@ -137,7 +164,10 @@ def decode_gmm(
     -------
     dict
         ``decoding.json``: ``utterances``, ``wer`` (or None), ``kaldi``,
-        ``not_reaching_final``, ``seconds``, ``real_time_factor``.
+        ``not_reaching_final``, ``seconds``, ``real_time_factor``; with
+        ``ali_dir``: ``frame_acc``, ``frame_acc_frames`` and
+        ``frame_acc_skipped`` (utterances without an alignment of their
+        length, listed).
 
     Example
     -------
@@ -171,6 +201,9 @@ def decode_gmm(
             f"dimensions, the model {am_gmm.dim}"
         )
     utts = sorted(u for u, x in feats.items() if len(x))
+    ali_pdfs = None
+    if ali_dir is not None:
+        ali_pdfs = _aligned_pdfs(ali_dir, am_gmm.num_pdfs)
     start = time.time()
     chunks = [
         list(c)
@@ -202,12 +235,21 @@ def decode_gmm(
             bar.close()
     seconds = time.time() - start
     hyps, not_final, frames = {}, [], 0
+    correct, scored, skipped = 0, 0, []
     for chunk in outputs:
-        for utt, words, reached, num_frames in chunk:
+        for utt, words, reached, num_frames, best in chunk:
             hyps[utt] = [id2word[w] for w in words]
             frames += num_frames
             if not reached:
                 not_final.append(utt)
+            if ali_pdfs is None:
+                continue
+            ref = ali_pdfs.get(utt)
+            if ref is None or len(ref) != len(best):
+                skipped.append(utt)
+                continue
+            correct += int(np.sum(ref == best))
+            scored += len(ref)
     write_hyps(os.path.join(decode_dir, "hyp.txt"), hyps, makedirs=True)
     report = {
         "utterances": len(hyps),
@@ -217,6 +259,10 @@ def decode_gmm(
         "real_time_factor": seconds / max(frames * 0.01, 1e-9),
         "wer": None,
     }
+    if ali_pdfs is not None:
+        report["frame_acc"] = correct / scored if scored else None
+        report["frame_acc_frames"] = scored
+        report["frame_acc_skipped"] = sorted(skipped)
     text = os.path.join(os.fspath(data_dir), "text")
     if os.path.isfile(text):
         result = score(read_text(text), hyps, mode="all")
