@@ -157,6 +157,23 @@ def run(args):
         f"{result['unmatched_phones']} phones unmatched); mean deviation "
         + ("n/a" if mean is None else f"{mean:.1f} ms")
     )
+    offsets = result["phone_offsets"][:5]
+    if offsets:
+        print(
+            "largest systematic offsets (hyp - ref, median): "
+            + ", ".join(
+                f"{o['phone']} {o['side']} {o['median_ms']:+g} ms "
+                f"({o['count']})"
+                for o in offsets
+            )
+        )
+        without = result["within_without_phone_offsets"]
+        print(
+            "without them (each phone's median offset removed): "
+            + ", ".join(
+                f"{pct:.2f} % within {tol:g} ms" for tol, pct in without.items()
+            )
+        )
     if args.json:
         write_json(args.json, result)
     return 0

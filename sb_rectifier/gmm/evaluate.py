@@ -111,6 +111,7 @@ def boundary_accuracy(
     silence=("SIL", "SPN", "NSN", "sil", "spn"),
     tolerances_ms=(10, 20, 40),
     frame_shift_ms=10.0,
+    min_offset_count=50,
 ):
     """Share of reference phone boundaries the hypothesis matches.
 
@@ -128,6 +129,9 @@ def boundary_accuracy(
         The tolerances reported.
     frame_shift_ms : float
         Milliseconds per frame.
+    min_offset_count : int
+        Least number of boundaries of a (phone, side) group for its
+        median offset to be listed in ``phone_offsets``.
 
     Returns
     -------
@@ -138,6 +142,13 @@ def boundary_accuracy(
         (utterances whose phone sequences differ), ``unmatched_phones``,
         ``mean_abs_ms`` (over matched boundaries) and ``frame_mismatch``
         (utterances whose lengths differ, which are not compared).
+        ``phone_offsets``: the (phone, ``start``/``end``) groups whose
+        median signed deviation (hypothesis minus reference, ms) is not 0,
+        largest first; ``within_without_phone_offsets``: the shares within
+        each tolerance once every group's median is subtracted, i.e. what
+        is left when the systematic part of the disagreement (a different
+        convention for where a phone starts, e.g. a stop's closure) is
+        taken out.
 
     Example
     -------
@@ -154,12 +165,18 @@ def boundary_accuracy(
     >>> r = boundary_accuracy(ref, tm, names, hyp, tm, names)
     >>> r["within"][10], r["within"][20], r["boundaries"]
     (50.0, 100.0, 2)
+    >>> r = boundary_accuracy(
+    ...     ref, tm, names, hyp, tm, names, min_offset_count=1
+    ... )
+    >>> r["phone_offsets"], r["within_without_phone_offsets"][10]
+    ([{'phone': 'a', 'side': 'start', 'median_ms': 20.0, 'count': 1}], 100.0)
     """
     silence = set(silence)
     tolerances = [float(t) for t in tolerances_ms]
     hits = dict.fromkeys(tolerances, 0)
     total = utterances = mismatches = unmatched = 0
     missing, frame_mismatch, deviations = [], [], []
+    signed = {}  # (phone, "start" | "end") -> signed deviations (frames)
     for utt, ref_tids in ref.items():
         ref_segs = _speech_segments(ref_tids, ref_model, ref_phones, silence)
         if utt not in hyp:
@@ -186,10 +203,11 @@ def boundary_accuracy(
             if j is None or ref_names[i] != hyp_names[j]:
                 unmatched += 1
                 continue
-            for r, h in (
-                (ref_segs[i][1], hyp_segs[j][1]),
-                (ref_segs[i][2], hyp_segs[j][2]),
+            for side, r, h in (
+                ("start", ref_segs[i][1], hyp_segs[j][1]),
+                ("end", ref_segs[i][2], hyp_segs[j][2]),
             ):
+                signed.setdefault((ref_names[i], side), []).append(h - r)
                 dev = abs(r - h) * frame_shift_ms
                 deviations.append(dev)
                 for t in tolerances:
@@ -201,8 +219,13 @@ def boundary_accuracy(
         )
         for t in tolerances
     }
+    offsets, within_offset = _phone_offsets(
+        signed, tolerances, total, frame_shift_ms, min_offset_count
+    )
     return {
         "within": within,
+        "within_without_phone_offsets": within_offset,
+        "phone_offsets": offsets,
         "boundaries": total,
         "utterances": utterances,
         "missing": sorted(missing),
@@ -211,6 +234,36 @@ def boundary_accuracy(
         "unmatched_phones": unmatched,
         "mean_abs_ms": float(np.mean(deviations)) if deviations else None,
     }
+
+
+def _phone_offsets(signed, tolerances, total, frame_shift_ms, min_count):
+    """Median signed deviation per (phone, side), and the shares within
+    each tolerance once every group's median is subtracted."""
+    offsets = []
+    hits = dict.fromkeys(tolerances, 0)
+    for (phone, side), devs in signed.items():
+        devs = np.asarray(devs)
+        median = float(np.round(np.median(devs)))
+        rest = np.abs(devs - median) * frame_shift_ms
+        for t in tolerances:
+            hits[t] += int(np.sum(rest <= t))
+        if len(devs) >= min_count and median != 0:
+            offsets.append(
+                {
+                    "phone": phone,
+                    "side": side,
+                    "median_ms": median * frame_shift_ms,
+                    "count": len(devs),
+                }
+            )
+    offsets.sort(key=lambda o: (-abs(o["median_ms"]), -o["count"]))
+    within = {
+        (int(t) if t.is_integer() else t): (
+            100.0 * hits[t] / total if total else float("nan")
+        )
+        for t in tolerances
+    }
+    return offsets, within
 
 
 def _align_indices(ref, hyp):

@@ -112,3 +112,42 @@ def test_command_names_a_missing_phone_table(tmp_path, ref_tm, capsys):
     assert status == 1
     err = capsys.readouterr().err
     assert "phones.txt: phone table not found" in err and "--ref-phones" in err
+
+
+def test_systematic_phone_offsets_are_separated(ref_tm, hyp_tm):
+    """'a' always starts 3 frames (30 ms) early in the hypothesis, and its
+    other boundaries agree: the offset is listed, and once removed every
+    boundary is within 10 ms; misses are still counted against the total."""
+    ref, hyp = {}, {}
+    for k in range(4):
+        # ref: SIL(0-6) a(6-9+k) b(9+k-12+k) SIL
+        ref[f"u{k}"] = _ali(
+            ref_tm,
+            [
+                (1, [2, 2, 2]),
+                (2, [1, 1, 1 + k]),
+                (3, [1, 1, 1]),
+                (1, [1, 1, 1]),
+            ],
+        )
+        # hyp: SIL(0-3) a_B(3-9+k) b_S(9+k-12+k) SIL
+        hyp[f"u{k}"] = _ali(
+            hyp_tm,
+            [
+                (1, [1, 1, 1]),
+                (2, [2, 2, 2 + k]),
+                (4, [1, 1, 1]),
+                (1, [1, 1, 1]),
+            ],
+        )
+    ref["lost"] = ref["u0"]  # no hypothesis: two misses
+    r = boundary_accuracy(
+        ref, ref_tm, REF_NAMES, hyp, hyp_tm, HYP_NAMES, min_offset_count=4
+    )
+    assert r["phone_offsets"] == [
+        {"phone": "a", "side": "start", "median_ms": -30.0, "count": 4}
+    ]
+    # 16 of 20 boundaries agree exactly; the 4 starts of a are 30 ms off
+    assert r["within"][20] == pytest.approx(100 * 12 / 20)
+    assert r["within"][40] == pytest.approx(100 * 16 / 20)
+    assert r["within_without_phone_offsets"][10] == pytest.approx(100 * 16 / 20)
