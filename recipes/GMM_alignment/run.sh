@@ -11,7 +11,8 @@
 # 2. train-gmm (flat-start monophones, then triphones), timed;
 # 3. alignments of train/dev/test with the triphone system;
 # 4. phone boundary accuracy (10/20/40 ms) of the monophone and the
-#    triphone alignments of train against the exact ones;
+#    triphone alignments of train against the exact ones, and of a
+#    monophone GMM trained on the exact ones and realigned (the bound);
 # 5. a decoding graph for the triphone tree, and the GMM's own WER;
 # 6. the hybrid (ReLU, hparams/relu.yaml) trained on the GMM alignments and
 #    on the exact ones, same seed, each decoded with its own graph.
@@ -69,6 +70,8 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       --hyp-phones "$exp/data/lang/phones.txt" \
       --json "$exp/boundaries_$system.json"
   done
+  # the bound: a monophone GMM trained on the exact alignments, realigned
+  [ -f "$exp/boundaries_oracle.json" ] || python local/oracle_gmm.py "$exp"
 fi
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
   log 5 "graph for the triphone tree; GMM decoding"

@@ -25,7 +25,11 @@ import sys
 
 from sb_rectifier.files import read_json, write_text
 
-SYSTEMS = (("mono_ali", "monophone (mono_ali)"), ("ali_train", "triphone"))
+SYSTEMS = (
+    ("mono_ali", "flat start, monophone (mono_ali)"),
+    ("ali_train", "flat start, triphone (tri1)"),
+    ("oracle", "bound: monophone trained on the exact alignments"),
+)
 STAGES = ("mono", "mono_ali", "tri1", "tri1_ali")
 FRAMES_PER_HOUR = 360000
 
@@ -44,7 +48,7 @@ def boundary_rows(exp):
     for name, label in SYSTEMS:
         r = _load(os.path.join(exp, f"boundaries_{name}.json"))
         if r is None:
-            rows.append((label, "-", "-", "-", "-", "-"))
+            rows.append((label, "-", "-", "-", "-", "-", "-"))
             continue
         w = r["within"]
         rows.append(
@@ -55,9 +59,21 @@ def boundary_rows(exp):
                 _pct(w["40"]),
                 _pct(r["mean_abs_ms"]),
                 f"{r['unmatched_phones']} of {r['boundaries'] // 2}",
+                _pct(r.get("within_without_phone_offsets", {}).get("20")),
             )
         )
     return rows
+
+
+def offset_rows(exp, limit=8):
+    """Table 1b: the largest per-phone offsets of the triphone alignments."""
+    r = _load(os.path.join(exp, "boundaries_ali_train.json"))
+    if r is None:
+        return []
+    return [
+        (o["phone"], o["side"], f"{o['median_ms']:+g}", o["count"])
+        for o in r.get("phone_offsets", [])[:limit]
+    ]
 
 
 def timing_rows(exp):
@@ -105,7 +121,7 @@ def wer_rows(exp, unit):
                 f"hybrid {unit}, {label}",
                 _pct(s and s.get("dev_wer")),
                 _pct(s and s.get("test_wer")),
-                _pct(s and s.get("dev_frame_acc") and 100 * s["dev_frame_acc"]),
+                _pct(s and s.get("dev_frame_acc")),
             )
         )
     return rows
@@ -124,7 +140,7 @@ def plot_boundaries(exp, path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5.5, 3.5))
+    fig = Figure(figsize=(6.5, 3.8))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     tolerances = ("10", "20", "40")
@@ -132,14 +148,14 @@ def plot_boundaries(exp, path):
         r = _load(os.path.join(exp, f"boundaries_{name}.json"))
         if r is None:
             continue
-        xs = [i + 0.38 * k for i in range(len(tolerances))]
-        ax.bar(xs, [r["within"][t] for t in tolerances], 0.36, label=label)
-    ax.set_xticks([i + 0.19 for i in range(len(tolerances))])
+        xs = [i + 0.27 * k for i in range(len(tolerances))]
+        ax.bar(xs, [r["within"][t] for t in tolerances], 0.25, label=label)
+    ax.set_xticks([i + 0.27 for i in range(len(tolerances))])
     ax.set_xticklabels([f"within {t} ms" for t in tolerances])
     ax.set_ylabel("phone boundaries (%)")
     ax.set_ylim(0, 100)
     ax.axhline(90, color="grey", linestyle=":", linewidth=1)
-    ax.legend(loc="upper left")
+    ax.legend(loc="lower right", fontsize=7)
     ax.set_title("GMM alignments vs the synthesiser's")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -165,8 +181,15 @@ def main(argv=None):
                     "within 40 ms",
                     "mean deviation (ms)",
                     "unmatched phones",
+                    "within 20 ms, per-phone offsets removed",
                 ),
                 boundary_rows(args.exp),
+            ),
+            "Largest systematic offsets of the triphone alignments "
+            "(median of hypothesis - truth, per phone and side)\n\n"
+            + markdown(
+                ("phone", "boundary", "median offset (ms)", "boundaries"),
+                offset_rows(args.exp),
             ),
             "train-gmm time (s)\n\n"
             + markdown(("stage", "seconds"), timing_rows(args.exp)),
