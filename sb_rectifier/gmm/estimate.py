@@ -13,6 +13,8 @@ Authors
  * sb_rectifier developers 2026
 """
 
+import heapq
+
 import kaldi_hmm_gmm as khg
 import numpy as np
 
@@ -21,6 +23,8 @@ __all__ = [
     "accumulate",
     "boost_silence",
     "init_mono",
+    "split_by_count",
+    "split_targets",
     "update",
 ]
 
@@ -255,6 +259,7 @@ def update(
     min_count=20.0,
     perturb_factor=0.01,
     min_gaussian_occupancy=10.0,
+    seed=0,
 ):
     """Re-estimates the model in place (Kaldi's ``gmm-est``).
 
@@ -273,6 +278,10 @@ def update(
     min_gaussian_occupancy : float
         Gaussians with less occupancy are not updated (Kaldi's default 10;
         3 on the first monophone pass).
+    seed : int
+        Seed of the mixing-up perturbations (:func:`split_by_count`): the
+        same inputs give the same model, as Kaldi's ``gmm-est``, whose
+        random numbers start afresh in every call.
 
     Returns
     -------
@@ -306,18 +315,155 @@ def update(
         am_gmm=am_gmm,
     )
     if mix_up and mix_up > am_gmm.num_gauss:
-        am_gmm.split_by_count(
-            state_occs=stats.pdf_occs.astype(np.float32),
-            target_components=int(mix_up),
+        split_by_count(
+            am_gmm,
+            stats.pdf_occs,
+            int(mix_up),
             perturb_factor=perturb_factor,
             power=power,
             min_count=min_count,
+            seed=seed,
         )
     return {
         "gmm_impr": gmm_impr / max(gmm_count, 1e-10),
         "trans_impr": trans_impr / max(trans_count, 1e-10),
         "num_gauss": am_gmm.num_gauss,
     }
+
+
+def split_targets(state_occs, target_components, power=0.25, min_count=20.0):
+    """Gaussians per pdf after mixing up (Kaldi's ``GetSplitTargets``).
+
+    Starting from one Gaussian per pdf, the pdf with the largest
+    ``occ ** power / num_gauss`` gets one more, until ``target_components``;
+    a pdf whose ``(num_gauss + 1) * min_count`` reaches its occupancy gets no
+    more. Ties go to the lower pdf index.
+
+    Arguments
+    ---------
+    state_occs : array-like of float
+        Occupancy (frames) per pdf.
+    target_components : int
+        Total Gaussians wanted.
+    power, min_count : float
+        Kaldi's ``--power`` and ``--min-count``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Gaussians per pdf (at least 1).
+
+    Example
+    -------
+    >>> split_targets([100.0, 400.0, 10.0], 5, power=0.5).tolist()
+    [2, 2, 1]
+    """
+    occs = np.asarray(state_occs, dtype=np.float64)
+    counts = np.ones(len(occs), dtype=np.int64)
+    heap = [(-(o**power), i) for i, o in enumerate(occs)]
+    heapq.heapify(heap)
+    total = len(occs)
+    while total < target_components and heap:
+        neg, pdf = heapq.heappop(heap)
+        if neg == 0:
+            break
+        if (counts[pdf] + 1) * min_count >= occs[pdf]:
+            continue  # min-count reached: this pdf splits no more
+        counts[pdf] += 1
+        total += 1
+        heapq.heappush(heap, (-(occs[pdf] ** power) / counts[pdf], pdf))
+    return counts
+
+
+def split_by_count(
+    am_gmm,
+    state_occs,
+    target_components,
+    perturb_factor=0.01,
+    power=0.25,
+    min_count=20.0,
+    seed=0,
+):
+    """Mixing up (Kaldi's ``AmDiagGmm::SplitByCount``), reproducibly.
+
+    Each pdf reaches its :func:`split_targets` count by Kaldi's
+    ``DiagGmm::Split``: the heaviest Gaussian is halved and its two halves'
+    means moved apart by ``perturb_factor`` standard deviations along a
+    random direction. kaldi-hmm-gmm 1.1.4's own ``split_by_count`` draws
+    that direction from ``std::random_device``, so two runs on the same
+    data give different models; here it comes from a generator seeded with
+    ``seed``.
+
+    Arguments
+    ---------
+    am_gmm : kaldi_hmm_gmm.AmDiagGmm
+        Split in place.
+    state_occs : array-like of float
+        Occupancy per pdf.
+    target_components : int
+        Total Gaussians wanted.
+    perturb_factor, power, min_count : float
+        Kaldi's ``--perturb-factor``, ``--power``, ``--min-count``.
+    seed : int
+        Seed of the perturbations.
+
+    Returns
+    -------
+    int
+        Gaussians after the split.
+
+    Example
+    -------
+    >>> from sb_rectifier.gmm.model import am_from_arrays, am_to_arrays
+    >>> def two():
+    ...     return am_from_arrays(
+    ...         [(np.ones(1), np.zeros((1, 2)), np.ones((1, 2)))] * 2
+    ...     )
+    >>> a, b = two(), two()
+    >>> (
+    ...     split_by_count(a, [100.0, 900.0], 5),
+    ...     split_by_count(b, [100.0, 900.0], 5),
+    ... )
+    (5, 5)
+    >>> [a.num_gauss_in_pdf(i) for i in range(2)]
+    [2, 3]
+    >>> all(
+    ...     np.array_equal(x[2], y[2])
+    ...     for x, y in zip(am_to_arrays(a), am_to_arrays(b))
+    ... )
+    True
+    """
+    targets = split_targets(state_occs, target_components, power, min_count)
+    rng = np.random.default_rng(seed)
+    for pdf, target in enumerate(targets.tolist()):
+        gmm = am_gmm.get_pdf(pdf)
+        cur, dim = gmm.num_gauss, am_gmm.dim
+        if cur >= target:
+            continue
+        weights = np.zeros(target, dtype=np.float32)
+        means_invvars = np.zeros((target, dim), dtype=np.float32)
+        inv_vars = np.zeros((target, dim), dtype=np.float32)
+        weights[:cur] = np.asarray(gmm.weights, dtype=np.float32)
+        means_invvars[:cur] = np.asarray(gmm.means_invvars, dtype=np.float32)
+        inv_vars[:cur] = np.asarray(gmm.inv_vars, dtype=np.float32)
+        while cur < target:
+            top = int(np.argmax(weights[:cur]))  # the first of the heaviest
+            weights[top] /= 2
+            weights[cur] = weights[top]
+            step = (
+                rng.standard_normal(dim).astype(np.float32)
+                * np.sqrt(inv_vars[top])
+                * np.float32(perturb_factor)
+            )
+            inv_vars[cur] = inv_vars[top]
+            means_invvars[cur] = means_invvars[top] + step
+            means_invvars[top] -= step
+            cur += 1
+        gmm.resize(target, dim)
+        gmm.set_weights(weights)
+        gmm.set_invvars_and_means(inv_vars, means_invvars / inv_vars)
+    am_gmm.compute_gconsts()
+    return am_gmm.num_gauss
 
 
 def boost_silence(trans_model, am_gmm, silence_phones, boost):

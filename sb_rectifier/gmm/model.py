@@ -147,7 +147,8 @@ def am_to_arrays(am_gmm):
     Returns
     -------
     list of tuple
-        ``(gconsts, weights, means_invvars, inv_vars)`` per pdf (float32).
+        ``(gconsts, weights, means_invvars, inv_vars)`` per pdf (float32
+        copies, independent of the model).
 
     Example
     -------
@@ -158,12 +159,14 @@ def am_to_arrays(am_gmm):
     out = []
     for i in range(am_gmm.num_pdfs):
         g = am_gmm.get_pdf(i)
+        # copies: khg's arrays view the model's memory, which a later
+        # split or update frees
         out.append(
             (
-                np.asarray(g.gconsts, dtype=np.float32),
-                np.asarray(g.weights, dtype=np.float32),
-                np.asarray(g.means_invvars, dtype=np.float32),
-                np.asarray(g.inv_vars, dtype=np.float32),
+                np.array(g.gconsts, dtype=np.float32, copy=True),
+                np.array(g.weights, dtype=np.float32, copy=True),
+                np.array(g.means_invvars, dtype=np.float32, copy=True),
+                np.array(g.inv_vars, dtype=np.float32, copy=True),
             )
         )
     return out

@@ -170,3 +170,65 @@ def test_boost_silence_and_scorer():
     for pdf in range(am.num_pdfs):
         want = np.log(1.25) if pdf in sil_pdfs else 0.0
         assert np.allclose(diff[:, pdf], want, atol=1e-4)
+
+
+def _random_am(rng, num_pdfs, dim):
+    from sb_rectifier.gmm.model import am_from_arrays
+
+    return am_from_arrays(
+        [
+            (
+                np.ones(1),
+                rng.normal(size=(1, dim)),
+                rng.uniform(0.5, 2.0, size=(1, dim)),
+            )
+            for _ in range(num_pdfs)
+        ]
+    )
+
+
+def test_split_by_count_is_kaldis_and_reproducible():
+    """The Gaussians per pdf are those of Kaldi's own SplitByCount (khg's),
+    weights still sum to 1 per pdf, the split halves straddle the original
+    mean; and unlike khg's (std::random_device), the same seed gives the
+    same model."""
+    from sb_rectifier.gmm.estimate import split_by_count
+    from sb_rectifier.gmm.model import am_to_arrays
+
+    rng = np.random.default_rng(0)
+    occs = rng.uniform(0, 3000, size=40).astype(np.float32)
+    occs[3] = 15.0  # below min_count: stays at one Gaussian
+    ours, theirs, again = (
+        _random_am(np.random.default_rng(1), 40, 5) for _ in range(3)
+    )
+    before = am_to_arrays(ours)
+    for target in (90, 200, 260):
+        theirs.split_by_count(
+            state_occs=occs,
+            target_components=target,
+            perturb_factor=0.01,
+            power=0.25,
+            min_count=20.0,
+        )
+        split_by_count(ours, occs, target, 0.01, 0.25, 20.0, seed=7)
+        split_by_count(again, occs, target, 0.01, 0.25, 20.0, seed=7)
+        got = [ours.num_gauss_in_pdf(i) for i in range(40)]
+        assert got == [theirs.num_gauss_in_pdf(i) for i in range(40)]
+        assert ours.num_gauss == theirs.num_gauss == target
+    assert got[3] == 1
+    for (gc, w, mi, iv), (gc2, w2, mi2, iv2), (_, _w0, mi0, iv0) in zip(
+        am_to_arrays(ours), am_to_arrays(again), before, strict=True
+    ):
+        for a, b in ((gc, gc2), (w, w2), (mi, mi2), (iv, iv2)):
+            np.testing.assert_array_equal(a, b)
+        assert w.sum() == pytest.approx(1.0, abs=1e-6)
+        # every component keeps the variance; the weighted mean is the
+        # original mean (the perturbations cancel in pairs)
+        np.testing.assert_allclose(iv, np.broadcast_to(iv0, iv.shape))
+        mean = (w[:, None] * mi / iv).sum(0)
+        np.testing.assert_allclose(mean, mi0[0] / iv0[0], atol=1e-5)
+    other = _random_am(np.random.default_rng(1), 40, 5)
+    split_by_count(other, occs, 260, seed=8)
+    assert not np.array_equal(
+        am_to_arrays(other)[0][2], am_to_arrays(ours)[0][2]
+    )
