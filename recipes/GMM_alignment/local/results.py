@@ -140,7 +140,7 @@ def plot_boundaries(exp, path):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.5, 3.8))
+    fig = Figure(figsize=(6.5, 4.8))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     tolerances = ("10", "20", "40")
@@ -155,7 +155,7 @@ def plot_boundaries(exp, path):
     ax.set_ylabel("phone boundaries (%)")
     ax.set_ylim(0, 100)
     ax.axhline(90, color="grey", linestyle=":", linewidth=1)
-    ax.legend(loc="lower right", fontsize=7)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=8)
     ax.set_title("GMM alignments vs the synthesiser's")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
