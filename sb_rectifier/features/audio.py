@@ -13,6 +13,14 @@ Recordings at another rate than the requested one are resampled
 (``torchaudio.functional.resample``) before the segments are cut, as a
 ``sox`` pipe in ``wav.scp`` would; :class:`AudioReport` counts them.
 
+NIST SPHERE (LDC corpora such as Switchboard, whose Kaldi ``wav.scp``
+lines are ``sph2pipe -f wav -p -c 1 file.sph |``): a ``sph2pipe`` pipe is
+run when ``sph2pipe`` is installed; when it is not, the file is read
+in-process (libsndfile through soundfile reads SPHERE with PCM, µ-law and
+A-law samples) with the channel of ``-c`` and the ``-t`` time range. A
+shorten-compressed SPHERE file (``embedded-shorten``) needs ``sph2pipe``
+and is an error that says so (:func:`read_sphere_pipe`).
+
 Every bad input is an error naming the file and line (``wav.scp``,
 ``segments``), the utterance, and for pipes the command's standard error.
 
@@ -23,6 +31,8 @@ Authors
 import collections
 import io
 import os
+import shlex
+import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -247,6 +257,155 @@ def _soundfile_read(handle, name, where, channel):
     return samples, int(rate)
 
 
+def sphere_header(path, where):
+    """The fields of a NIST SPHERE header (``NIST_1A``), or None.
+
+    Arguments
+    ---------
+    path : str
+        The file.
+    where : str
+        For messages.
+
+    Returns
+    -------
+    dict or None
+        Field -> value (text), None when the file is not SPHERE.
+
+    Example
+    -------
+    >>> import soundfile
+    >>> path = getfixture("tmp_path") / "a.sph"
+    >>> x = np.zeros((8, 2), np.int16)
+    >>> soundfile.write(path, x, 8000, format="NIST", subtype="ULAW")
+    >>> h = sphere_header(str(path), "wav.scp: line 1")
+    >>> h["sample_coding"], h["channel_count"], h["sample_rate"]
+    ('ulaw', '2', '8000')
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+            if not head.startswith(b"NIST_1A"):
+                return None
+            size = int(head[8:16])
+            head += f.read(max(0, size - 16))
+    except ValueError:
+        raise ValueError(f"{where}: {path}: bad NIST SPHERE header") from None
+    except OSError as err:
+        raise OSError(f"{where}: cannot read {path}: {err}") from None
+    fields = {}
+    for line in head.decode("latin-1").splitlines()[2:]:
+        parts = line.split(None, 2)
+        if parts[:1] == ["end_head"]:
+            break
+        if len(parts) == 3:
+            fields[parts[0]] = parts[2].strip()
+    return fields
+
+
+def _sph2pipe_options(command, where):
+    """(file, channel 0-based or None, (start, end) seconds or None)."""
+    try:
+        words = shlex.split(command)
+    except ValueError as err:
+        raise ValueError(f"{where}: cannot parse {command!r}: {err}") from None
+    path, channel, span = None, None, None
+    i = 1
+    while i < len(words):
+        word = words[i]
+        if word in ("-f", "-c", "-t", "-s"):
+            if i + 1 == len(words):
+                raise ValueError(f"{where}: {command!r}: {word} needs a value")
+            value = words[i + 1]
+            if word == "-c":
+                if value not in ("1", "2"):
+                    raise ValueError(
+                        f"{where}: {command!r}: -c {value} (channel 1 or 2)"
+                    )
+                channel = int(value) - 1
+            elif word == "-t":
+                try:
+                    start, end = (value.split(":") + [""])[:2]
+                    span = (float(start or 0), float(end) if end else None)
+                except ValueError:
+                    raise ValueError(
+                        f"{where}: {command!r}: -t {value} (seconds "
+                        "START:END are read in-process)"
+                    ) from None
+            elif word == "-s":
+                raise ValueError(
+                    f"{where}: {command!r}: -s (sample ranges) needs sph2pipe"
+                )
+            i += 2
+        elif word.startswith("-"):
+            i += 1  # -p, -u, -a: output coding; samples come out as PCM
+        else:
+            if path is not None:
+                raise ValueError(
+                    f"{where}: {command!r}: more than one input file"
+                )
+            path = word
+            i += 1
+    if path is None:
+        raise ValueError(f"{where}: {command!r}: no input file")
+    return path, channel, span
+
+
+def read_sphere_pipe(command, where, channel=None):
+    """A ``sph2pipe ... |`` line of ``wav.scp``, read without sph2pipe.
+
+    Arguments
+    ---------
+    command : str
+        The command (without the final ``|``).
+    where : str
+        For messages.
+    channel : int or None
+        The channel when the command has no ``-c``.
+
+    Returns
+    -------
+    tuple
+        ``(samples, sample_rate)`` as :func:`read_recording`.
+
+    Example
+    -------
+    >>> import soundfile
+    >>> path = getfixture("tmp_path") / "sw02001.sph"
+    >>> x = np.array([[1000, -8], [-2000, 16], [3000, 0]], np.int16)
+    >>> soundfile.write(path, x, 8000, format="NIST", subtype="PCM_16")
+    >>> read_sphere_pipe(f"sph2pipe -f wav -p -c 2 {path}", "wav.scp: line 1")
+    (array([-8., 16.,  0.], dtype=float32), 8000)
+    """
+    path, option_channel, span = _sph2pipe_options(command, where)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{where}: audio file {path} not found")
+    header = sphere_header(path, where)
+    if header is None:
+        raise ValueError(f"{where}: {path} is not a NIST SPHERE file")
+    coding = header.get("sample_coding", "pcm")
+    if "shorten" in coding:
+        raise ValueError(
+            f"{where}: {path} is shorten-compressed SPHERE "
+            f"(sample_coding {coding}), which only sph2pipe decodes: it is "
+            "not on PATH; install it (the wav.scp pipe then runs as is) or "
+            "convert the file to WAV"
+        )
+    if option_channel is not None:
+        channel = option_channel
+    samples, rate = _soundfile_read(path, path, where, channel)
+    if span is not None:
+        start = int(round(span[0] * rate))
+        end = len(samples) if span[1] is None else int(round(span[1] * rate))
+        samples = samples[start:end]
+    return samples, rate
+
+
+def _is_sph2pipe(command):
+    words = command.split(None, 1)
+    return bool(words) and os.path.basename(words[0]) == "sph2pipe"
+
+
 def read_recording(source, where, channel=None):
     """Reads one recording of ``wav.scp``: a sound file or a pipe.
 
@@ -281,6 +440,8 @@ def read_recording(source, where, channel=None):
     """
     if source.endswith("|"):
         command = source[:-1].strip()
+        if _is_sph2pipe(command) and shutil.which(command.split()[0]) is None:
+            return read_sphere_pipe(command, where, channel)
         try:
             result = subprocess.run(
                 command,
@@ -308,7 +469,18 @@ def read_recording(source, where, channel=None):
         )  # fmt: skip
     if not os.path.isfile(source):
         raise FileNotFoundError(f"{where}: audio file {source} not found")
+    _refuse_shorten(source, where)
     return _soundfile_read(source, source, where, channel)
+
+
+def _refuse_shorten(path, where):
+    """A shorten-compressed SPHERE file named in wav.scp: a clear error."""
+    header = sphere_header(path, where)
+    if header is not None and "shorten" in header.get("sample_coding", ""):
+        raise ValueError(
+            f"{where}: {path} is shorten-compressed SPHERE; read it through "
+            f"a sph2pipe pipe in wav.scp (sph2pipe -f wav -p -c 1 {path} |)"
+        )
 
 
 def resample(samples, from_rate, to_rate):
@@ -557,6 +729,9 @@ def first_sample_rate(data_dir, channel=None):
     if not item.is_pipe and os.path.isfile(item.source):
         import soundfile
 
+        _refuse_shorten(
+            item.source, f"{item.where}: recording '{item.recording}'"
+        )
         try:
             return int(soundfile.info(item.source).samplerate)
         except Exception as err:

@@ -4,6 +4,7 @@ the make-feats command."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -523,3 +524,109 @@ def test_cli_prints_the_summary(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["feat_dim"] == 13 and summary["sample_rate"] == 16000
     assert summary["audio"] == "1 of 1 recordings resampled 8000 -> 16000 Hz"
+
+
+# ---------------------------------------------------------------------------
+# NIST SPHERE: s5c's "sph2pipe -f wav -p -c N file.sph |" without sph2pipe
+# ---------------------------------------------------------------------------
+
+
+def _sphere_dir(root, subtype):
+    """Two two-channel SPHERE recordings, wav.scp lines as s5c writes them
+    (channel 1 = side A, channel 2 = side B), and segments on both sides."""
+    root.mkdir(parents=True)
+    sides = {}
+    lines = []
+    for index, rec in enumerate(("sw02001", "sw02005")):
+        a, b = _wave(2.0, 8000, 2 * index), _wave(2.0, 8000, 2 * index + 1)
+        path = root / f"{rec}.sph"
+        soundfile.write(
+            path, np.stack([a, b], 1), 8000, format="NIST", subtype=subtype
+        )
+        sides[f"{rec}-A"], sides[f"{rec}-B"] = a, b
+        for side, channel in (("A", 1), ("B", 2)):
+            lines.append(
+                f"{rec}-{side} sph2pipe -f wav -p -c {channel} {path} |\n"
+            )
+    (root / "wav.scp").write_text("".join(lines))
+    (root / "segments").write_text(
+        "sw02001-A_000000-000100 sw02001-A 0.00 1.00\n"
+        "sw02001-B_000050-000200 sw02001-B 0.50 2.00\n"
+        "sw02005-A_000000-000200 sw02005-A 0.00 -1\n"
+    )
+    (root / "utt2spk").write_text(
+        "sw02001-A_000000-000100 2001-A\n"
+        "sw02001-B_000050-000200 2001-B\n"
+        "sw02005-A_000000-000200 2005-A\n"
+    )
+    return root, sides
+
+
+@pytest.mark.skipif(
+    shutil.which("sph2pipe") is not None,
+    reason="sph2pipe is installed: the pipe runs instead",
+)
+@pytest.mark.parametrize("subtype", ["PCM_16", "ULAW"])
+def test_sph2pipe_lines_read_in_process(tmp_path, subtype):
+    data, sides = _sphere_dir(tmp_path / "d", subtype)
+    got = {u: x for u, x, _ in iter_audio(data)}
+    cuts = {
+        "sw02001-A_000000-000100": sides["sw02001-A"][:8000],
+        "sw02001-B_000050-000200": sides["sw02001-B"][4000:16000],
+        "sw02005-A_000000-000200": sides["sw02005-A"],
+    }
+    assert list(got) == list(cuts)
+    for utt, want in cuts.items():
+        want = want.astype(np.float32)
+        if subtype == "PCM_16":
+            assert np.array_equal(got[utt], want), utt
+        else:  # G.711 mu-law: 8 bits, error within ~1/32 of the value
+            err = np.abs(got[utt] - want)
+            assert np.all(err <= np.abs(want) / 32 + 16), utt
+            assert np.corrcoef(got[utt], want)[0, 1] > 0.999
+    # make-feats through the same lines: fbank of the channel's samples
+    make_feats(data, progress=False)
+    feats = _feats(data)
+    assert np.array_equal(
+        feats["sw02001-A_000000-000100"],
+        fbank(got["sw02001-A_000000-000100"], 8000),
+    )
+
+
+def test_shorten_sphere_names_sph2pipe(tmp_path):
+    """LDC's shorten-compressed SPHERE cannot be read in-process: the
+    error names the line, the file and sph2pipe."""
+    header = (
+        b"NIST_1A\n   1024\nsample_count -i 16\nsample_n_bytes -i 1\n"
+        b"channel_count -i 2\nsample_byte_format -s1 1\n"
+        b"sample_rate -i 8000\n"
+        b"sample_coding -s26 ulaw,embedded-shorten-v2.00\nend_head\n"
+    )
+    path = tmp_path / "sw02001.sph"
+    path.write_bytes(header.ljust(1024, b" ") + b"\x00" * 32)
+    (tmp_path / "wav.scp").write_text(
+        f"sw02001-A sph2pipe -f wav -p -c 1 {path} |\n"
+    )
+    (tmp_path / "utt2spk").write_text("sw02001-A 2001-A\n")
+    if shutil.which("sph2pipe") is None:
+        with pytest.raises(
+            ValueError,
+            match=r"wav\.scp: line 1.*sw02001\.sph is shorten-compressed.*"
+            r"sph2pipe",
+        ):
+            list(iter_audio(tmp_path))
+    # as a plain path in wav.scp: the error says to use a sph2pipe pipe
+    (tmp_path / "wav.scp").write_text(f"sw02001-A {path}\n")
+    with pytest.raises(
+        ValueError, match=r"shorten-compressed.*sph2pipe -f wav"
+    ):
+        list(iter_audio(tmp_path))
+    # a sph2pipe line with a channel SPHERE files do not have
+    (tmp_path / "wav.scp").write_text(
+        f"sw02001-A sph2pipe -f wav -p -c 3 {path} |\n"
+    )
+    if shutil.which("sph2pipe") is None:
+        with pytest.raises(
+            ValueError, match=r"line 1: .*-c 3 \(channel 1 or 2\)"
+        ):
+            list(iter_audio(tmp_path))
