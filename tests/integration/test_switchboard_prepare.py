@@ -1,0 +1,275 @@
+"""recipes/Switchboard/prepare.py on a generated s5c directory.
+
+The fixture is laid out as Kaldi's ``egs/swbd/s5c`` after ``run.sh`` has
+made ``exp/tri4``: data dirs with ``segments`` and ``wav.scp`` lines that
+are ``sph2pipe`` pipes over two-channel SPHERE files, eval2000 with ``stm``
+and ``glm``, alignment dirs with a binary triphone ``final.mdl`` (its GMMs
+after the transition model), ``tree``, ``num_jobs`` and gzipped
+alignments of several jobs, and a graph dir. The system is a real
+triphone GMM-HMM trained with ``sb-rectifier train-gmm`` on a tiny
+embedded corpus, its audio converted to SPHERE.
+"""
+
+import importlib.util
+import json
+import os
+import shutil
+import zlib
+
+import numpy as np
+import pytest
+import soundfile
+
+from sb_rectifier.cli.main import main
+from sb_rectifier.corpus.make_corpus import CorpusConfig, make_corpus
+from sb_rectifier.decoding.lang import read_symbols
+from sb_rectifier.features.audio import iter_audio
+from sb_rectifier.gmm.train import train_gmm
+from sb_rectifier.kaldi.prepare_lang import prepare_lang
+
+RECIPE = os.path.join(
+    os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ),
+    "recipes",
+    "Switchboard",
+)
+spec = importlib.util.spec_from_file_location(
+    "swbd_prepare", os.path.join(RECIPE, "prepare.py")
+)
+prepare_module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(prepare_module)
+prepare, S5cError = prepare_module.prepare, prepare_module.S5cError
+
+OPTIONS = {
+    "jobs": 2,
+    "mono_gauss": 200,
+    "mono_iters": 8,
+    "num_leaves": 40,
+    "num_gauss": 160,
+    "tri_iters": 8,
+    "progress": False,
+    "verbose": False,
+}
+
+
+def _dict_dir(corpus_lang, out):
+    phones = [
+        p
+        for p in read_symbols(corpus_lang / "phones.txt")
+        if p not in ("<eps>", "SIL") and not p.startswith("#")
+    ]
+    out.mkdir(parents=True)
+    (out / "silence_phones.txt").write_text("SIL\n")
+    (out / "optional_silence.txt").write_text("SIL\n")
+    (out / "nonsilence_phones.txt").write_text(
+        "".join(f"{p}\n" for p in phones)
+    )
+    lexicon = (corpus_lang / "lexicon.txt").read_text()
+    (out / "lexicon.txt").write_text("<UNK> SIL\n" + lexicon)
+    return out
+
+
+def _s5c_data(src, dst, side, rename=None):
+    """A data dir as s5c's: SPHERE conversations, segments, sph2pipe;
+    ``rename`` gives utterance ids their corpus prefix (sw_, en_)."""
+    rename = rename or (lambda utt: utt)
+    dst.mkdir(parents=True)
+    sph = dst.parent.parent / "sph"
+    sph.mkdir(exist_ok=True)
+    wav_lines, seg_lines, text, utt2spk = [], [], [], []
+    texts = dict(
+        line.split(None, 1) for line in (src / "text").read_text().splitlines()
+    )
+    for line in (src / "wav.scp").read_text().splitlines():
+        utt, path = line.split(None, 1)
+        x, rate = soundfile.read(path, dtype="int16")
+        rec = f"{side}{zlib.crc32(utt.encode()) % 10**5:05d}"
+        # two channels: the utterance on channel 1, silence on channel 2
+        soundfile.write(
+            sph / f"{rec}.sph",
+            np.stack([x, np.zeros_like(x)], 1),
+            rate,
+            format="NIST",
+            subtype="ULAW",
+        )
+        reco = f"{rec}-A"
+        new = rename(utt)
+        wav_lines.append(f"{reco} sph2pipe -f wav -p -c 1 {sph}/{rec}.sph |")
+        seg_lines.append(f"{new} {reco} 0.00 {len(x) / rate:.2f}")
+        text.append(f"{new} {texts[utt].strip()}")
+        utt2spk.append(f"{new} {new.split('-')[0]}")
+    for name, lines in (
+        ("wav.scp", wav_lines),
+        ("segments", seg_lines),
+        ("text", text),
+        ("utt2spk", utt2spk),
+    ):
+        (dst / name).write_text("".join(f"{ln}\n" for ln in sorted(lines)))
+
+
+@pytest.fixture(scope="module")
+def s5c(tmp_path_factory):
+    root = tmp_path_factory.mktemp("swbd")
+    corpus = root / "corpus"
+    make_corpus(
+        str(corpus),
+        CorpusConfig(hours=0.01, seed=5),
+        num_workers=1,
+        progress=False,
+    )
+    lang = root / "s5c" / "data" / "lang"
+    prepare_lang(_dict_dir(corpus / "data" / "lang", root / "dict"), lang)
+    s5c = root / "s5c"
+    data = s5c / "data"
+    _s5c_data(corpus / "data" / "train", data / "train_nodup", "sw0")
+    _s5c_data(corpus / "data" / "dev", data / "train_dev", "sw1")
+    _s5c_data(
+        corpus / "data" / "test",
+        data / "eval2000",
+        "en",
+        rename=lambda u: ("sw_" if zlib.crc32(u.encode()) % 2 else "en_") + u,
+    )
+    (data / "eval2000" / "glm").write_text(
+        ";; hub5 glm excerpt\n[UH] => %HESITATION / [ ] __ [ ] ;; hesitation\n"
+    )
+    stm = [
+        f"{u} A {u} 0.00 1.00 {t}"
+        for u, t in (
+            ln.split(None, 1)
+            for ln in (data / "eval2000" / "text").read_text().splitlines()
+        )
+    ]
+    (data / "eval2000" / "stm").write_text("\n".join(stm) + "\n")
+    exp = root / "gmm"
+    train_gmm(corpus / "data" / "train", lang, exp, **OPTIONS)
+    (s5c / "exp" / "tri4").mkdir(parents=True)
+    shutil.copytree(exp / "tri1_ali", s5c / "exp" / "tri4_ali_nodup")
+    status = main(
+        [
+            "align",
+            str(corpus / "data" / "dev"),
+            str(lang),
+            str(exp / "tri1"),
+            str(s5c / "exp" / "tri4_ali_dev"),
+            "--jobs",
+            "2",
+            "--no-progress",
+        ]
+    )
+    assert status == 0
+    # s5c's dev alignments cover its dev set: leave out what the tiny GMM
+    # could not align
+    failed = s5c / "exp" / "tri4_ali_dev" / "failed.txt"
+    if failed.is_file():
+        gone = {ln.split()[0] for ln in failed.read_text().splitlines()}
+        for name in ("segments", "text", "utt2spk"):
+            path = data / "train_dev" / name
+            kept = [
+                ln
+                for ln in path.read_text().splitlines()
+                if ln.split()[0] not in gone
+            ]
+            path.write_text("".join(f"{ln}\n" for ln in kept))
+    status = main(
+        [
+            "make-graph",
+            str(lang),
+            str(exp / "tri1"),
+            str(s5c / "exp" / "tri4" / "graph_sw1_tg"),
+            "--word-loop",
+        ]
+    )
+    assert status == 0
+    return s5c
+
+
+def test_prepare_lays_out_the_recipe_folder(s5c, tmp_path):
+    out = tmp_path / "swbd"
+    info = prepare(str(s5c), str(out), dev_utts=4)
+    assert info["utterances"]["dev"] == 4
+    assert info["utterances"]["train"] == len(
+        (s5c / "data" / "train_nodup" / "text").read_text().splitlines()
+    )
+    assert info["word_boundary"] is True
+    saved = json.loads((out / "prepare.json").read_text())
+    assert saved["num_pdfs"] == info["num_pdfs"] > 40
+    for link, target in (
+        ("ali_train", "exp/tri4_ali_nodup"),
+        ("ali_dev", "exp/tri4_ali_dev"),
+        ("graph", "exp/tri4/graph_sw1_tg"),
+    ):
+        assert os.path.realpath(out / "exp" / link) == os.path.realpath(
+            s5c / target
+        )
+    for name in ("stm", "glm", "segments", "wav.scp", "spk2utt"):
+        assert (out / "data" / "test" / name).is_file(), name
+    dev = out / "data" / "dev"
+    assert len((dev / "segments").read_text().splitlines()) == 4
+    assert len((dev / "wav.scp").read_text().splitlines()) == 4
+    # the sph2pipe lines are read (in-process when sph2pipe is absent)
+    utts = [u for u, samples, _ in iter_audio(dev) if len(samples)]
+    assert len(utts) == 4
+
+
+def test_every_problem_is_reported_at_once(s5c, tmp_path):
+    broken = tmp_path / "s5c"
+    shutil.copytree(s5c, broken, symlinks=True)
+    (broken / "data" / "eval2000" / "glm").unlink()
+    os.remove(broken / "exp" / "tri4_ali_nodup" / "ali.2.gz")
+    (broken / "exp" / "tri4_ali_dev" / "tree").write_bytes(b"\0Bnot a tree")
+    os.remove(broken / "exp" / "tri4" / "graph_sw1_tg" / "HCLG.fst")
+    out = tmp_path / "out"
+    with pytest.raises(S5cError) as err:
+        prepare(str(broken), str(out))
+    message = str(err.value)
+    assert "4 problem(s)" in message, message
+    assert "eval2000/glm: missing" in message
+    assert "tri4_ali_nodup/num_jobs says 2 jobs, but ali.2.gz are missing" in (
+        message
+    )
+    assert "tri4_ali_dev/tree" in message
+    assert "graph_sw1_tg/HCLG.fst: missing" in message
+    assert not out.exists()  # nothing half-written
+    # an existing output folder is refused; the command line says so
+    out.mkdir()
+    assert prepare_module.main([str(s5c), str(out)]) == 1
+
+
+@pytest.mark.slow
+def test_prepared_folder_trains_decodes_and_scores(s5c, tmp_path):
+    """prepare -> train.py (small) -> decode with the s5c graph -> Hub5
+    scoring with the GLM and the SWBD / CallHome subsets."""
+    from train_runner import run_train
+
+    out = tmp_path / "swbd"
+    prepare(str(s5c), str(out))
+    summary, run = run_train(
+        tmp_path,
+        "relu",
+        out,
+        extra=[
+            "--graph_dir",
+            str(out / "exp" / "graph"),
+            "--glm_file",
+            str(out / "data" / "test" / "glm"),
+            "--wer_subsets",
+            "{SWBD: sw_, CallHome: en_}",
+            "--lm_weights",
+            "[4, 8]",
+            "--word_ins_penalties",
+            "[0.0, 1.0]",
+        ],
+    )
+    assert 0 <= summary["test_wer"] <= 100
+    subsets = summary["test_wer_subsets"]
+    assert {"SWBD", "CallHome"} <= set(subsets), subsets
+    # one table: all, SWBD (sw_), CallHome (en_); the subsets' words add up
+    table = {}
+    for line in (run / "decode" / "test" / "wer.txt").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| ") and cells[0] in ("all", "SWBD", "CallHome"):
+            table[cells[0]] = (int(cells[1]), int(cells[2]))
+    assert set(table) == {"all", "SWBD", "CallHome"}
+    assert table["SWBD"][0] + table["CallHome"][0] == table["all"][0] == 6
+    assert table["SWBD"][1] + table["CallHome"][1] == table["all"][1]
