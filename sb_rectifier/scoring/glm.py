@@ -49,11 +49,14 @@ Applied by :func:`normalize`, i.e. whenever a :class:`Glm` (even an empty
 
 * Words mapped to ``%HESITATION`` (``UH => %HESITATION``) and the word
   ``%HESITATION`` itself are removed from reference *and* hypothesis.
-  hubscr makes ``(%HESITATION)`` optionally deletable in the reference and
-  Kaldi deletes hesitations from the hypothesis, so a hesitation never
-  changes the error count; removing them on both sides gives the same
-  errors (and does not count them as reference words, as when sclite
-  aligns a deleted optional word).
+  Hub5'00 references write hesitations in parentheses, ``(%HESITATION)``,
+  which makes them optionally deletable, and Kaldi deletes hesitations
+  from the hypothesis, so a hesitation never changes the error count;
+  removing them on both sides gives the same errors. It gives fewer
+  reference words than sclite, which counts an optional reference word
+  the hypothesis omits as a correct word, and it forgives a *bare*
+  reference hesitation that sclite requires (docs/decoding.md, "Agreement
+  with NIST's sclite").
 * Hypothesis only, as ``score_sclite.sh``: ``UH UM EH MM HM AH HUH HA ER
   OOF HEE ACH EEE EW`` (:data:`KALDI_HYP_HESITATIONS`) and partial words
   ending in ``-``.

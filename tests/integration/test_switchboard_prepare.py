@@ -22,6 +22,7 @@ import soundfile
 
 from sb_rectifier.cli.main import main
 from sb_rectifier.corpus.make_corpus import CorpusConfig, make_corpus
+from sb_rectifier.decoding.fst_io import read_graph, write_graph
 from sb_rectifier.decoding.lang import read_symbols
 from sb_rectifier.features.audio import iter_audio
 from sb_rectifier.gmm.train import train_gmm
@@ -181,6 +182,10 @@ def s5c(tmp_path_factory):
         ]
     )
     assert status == 0
+    # mkgraph.sh writes HCLG in OpenFst's const form
+    hclg = s5c / "exp" / "tri4" / "graph_sw1_tg" / "HCLG.fst"
+    write_graph(read_graph(hclg), hclg, const=True)
+    assert b"const" in hclg.read_bytes()[:64]
     return s5c
 
 
