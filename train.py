@@ -453,6 +453,7 @@ def score_batches(brain, dataset, priors, hparams):
 def decode_and_score(brain, hparams, datasets, priors, graph, refs):
     """Decodes dev and test (main process); returns the summary entries."""
     from sb_rectifier.decoding import read_symbols
+    from sb_rectifier.decoding.ctm import ctm_writer
 
     load_best_checkpoint(brain, hparams)
     graph_fst, words_txt = graph_files(hparams, *graph)
@@ -471,6 +472,13 @@ def decode_and_score(brain, hparams, datasets, priors, graph, refs):
         glm = Glm.read(hparams["glm_file"])
     id2word = {i: w for w, i in read_symbols(words_txt).items()}
     model_file = os.path.join(hparams["train_ali_dir"], "final.mdl")
+    # decode/<split>/ctm when the graph (lang) dir has word boundaries.
+    ctm = ctm_writer(
+        graph[1],
+        model_file,
+        id2word,
+        {s: split_dirs(hparams, s)[0] for s in ("dev", "test")},
+    )
     with hparams["decoder"](graph_fst, model_file) as decoder:
         decoding = hparams["tune_and_decode"](
             decoder,
@@ -480,6 +488,7 @@ def decode_and_score(brain, hparams, datasets, priors, graph, refs):
             out_dir,
             glm=glm,
             progress=not brain.noprogressbar,
+            ctm_writer=ctm,
         )
     results = {}
     for split in ("dev", "test"):

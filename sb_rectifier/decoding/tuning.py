@@ -149,6 +149,7 @@ def tune_and_decode(
     glm=None,
     progress=True,
     words_file=None,
+    ctm_writer=None,
 ):
     """Grid search on dev, then one decoding of test with the best pair.
 
@@ -184,6 +185,11 @@ def tune_and_decode(
         Show progress bars: one over the grid points, then one per split.
     words_file : str, optional
         Where ``id2word`` comes from (named in errors).
+    ctm_writer : callable, optional
+        ``ctm_writer(split, results, path)`` writes ``<split>/ctm`` from
+        the final decoding of each split (see
+        :func:`sb_rectifier.decoding.ctm.ctm_writer`); the report gives
+        its path, relative to ``out_dir``.
 
     Returns
     -------
@@ -289,5 +295,11 @@ def tune_and_decode(
             "real_time_factor": seconds / max(frames * FRAME_SECONDS, 1e-9),
             "not_reaching_final": not_final,
         }
+        ctm_path = os.path.join(folder, "ctm")
+        if ctm_writer is not None:
+            ctm_writer(split, results, ctm_path)
+            report[split]["ctm"] = os.path.join(split, "ctm")
+        elif os.path.exists(ctm_path):
+            os.remove(ctm_path)  # an earlier run's, not of this decoding
     write_json(os.path.join(out_dir, "decoding.json"), report)
     return report
