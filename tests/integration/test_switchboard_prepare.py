@@ -14,6 +14,8 @@ import importlib.util
 import json
 import os
 import shutil
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -243,32 +245,42 @@ def test_every_problem_is_reported_at_once(s5c, tmp_path):
 
 @pytest.mark.slow
 def test_prepared_folder_trains_decodes_and_scores(s5c, tmp_path):
-    """prepare -> train.py (small) -> decode with the s5c graph -> Hub5
-    scoring with the GLM and the SWBD / CallHome subsets."""
-    from train_runner import run_train
-
+    """prepare -> the recipe's train.py and YAML (small, on the CPU) ->
+    decoding with the s5c graph -> Hub5 scoring with the GLM and the
+    SWBD / CallHome subsets, in one table."""
     out = tmp_path / "swbd"
     prepare(str(s5c), str(out))
-    summary, run = run_train(
-        tmp_path,
-        "relu",
-        out,
-        extra=[
-            "--graph_dir",
-            str(out / "exp" / "graph"),
-            "--glm_file",
-            str(out / "data" / "test" / "glm"),
-            "--wer_subsets",
-            "{SWBD: sw_, CallHome: en_}",
-            "--lm_weights",
-            "[4, 8]",
-            "--word_ins_penalties",
-            "[0.0, 1.0]",
-        ],
+    run = tmp_path / "run"
+    small = {
+        "num_layers": "2",
+        "neurons": "64",
+        "number_of_epochs": "3",
+        "lr": "0.02",
+        "device": "cpu",
+        "precision": "fp32",
+        "store_device": "cpu",
+        "lm_weights": "[4, 8]",
+        "word_ins_penalties": "[0.0, 1.0]",
+    }
+    cmd = [
+        sys.executable,
+        os.path.join(RECIPE, "train.py"),
+        os.path.join(RECIPE, "hparams", "relu.yaml"),
+        "--data_folder",
+        str(out),
+        "--output_folder",
+        str(run),
+        "--noprogressbar",
+    ]
+    for key, value in small.items():
+        cmd += [f"--{key}", value]
+    result = subprocess.run(
+        cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900
     )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
     assert 0 <= summary["test_wer"] <= 100
-    subsets = summary["test_wer_subsets"]
-    assert {"SWBD", "CallHome"} <= set(subsets), subsets
+    assert {"SWBD", "CallHome"} <= set(summary["test_wer_subsets"])
     # one table: all, SWBD (sw_), CallHome (en_); the subsets' words add up
     table = {}
     for line in (run / "decode" / "test" / "wer.txt").read_text().splitlines():
@@ -278,3 +290,30 @@ def test_prepared_folder_trains_decodes_and_scores(s5c, tmp_path):
     assert set(table) == {"all", "SWBD", "CallHome"}
     assert table["SWBD"][0] + table["CallHome"][0] == table["all"][0] == 6
     assert table["SWBD"][1] + table["CallHome"][1] == table["all"][1]
+    # a CTM in recording time (segments), as score_sclite.sh consumes it
+    decoding = json.loads((run / "decode" / "decoding.json").read_text())
+    assert decoding["test"]["ctm"] == "test/ctm"
+    hyps = {
+        ln.split(None, 1)[0]: ln.split()[1:]
+        for ln in (run / "decode" / "test" / "hyp.txt").read_text().splitlines()
+    }
+    ctm = (run / "decode" / "test" / "ctm").read_text().splitlines()
+    assert len(ctm) == sum(len(w) for w in hyps.values())
+    recordings = {
+        ln.split()[1]
+        for ln in (out / "data" / "test" / "segments").read_text().splitlines()
+    }
+    for line in ctm:
+        rec, channel, start, duration, _word = line.split()
+        assert rec in recordings and channel == "1"
+        assert float(start) >= 0 and float(duration) > 0
+
+
+def test_sweep_runs_the_recipe_unchanged(capsys):
+    """sb-rectifier sweep --recipe recipes/Switchboard: the 9 runs."""
+    assert main(["sweep", "--recipe", RECIPE, "--dry-run"]) == 0
+    lines = [
+        ln for ln in capsys.readouterr().out.splitlines() if "train.py" in ln
+    ]
+    assert len(lines) == 9
+    assert all("Switchboard && python train.py hparams/" in ln for ln in lines)
