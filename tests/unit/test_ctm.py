@@ -357,3 +357,12 @@ def test_ctm_of_a_decoded_corpus(tmp_path):
             for (word, start, n), s, e in zip(truth, starts, ends, strict=True):
                 assert abs(s - start * 0.01) < 0.015, (utt, word)
                 assert abs(e - (start + n) * 0.01) < 0.015, (utt, word)
+    # decoded again without word boundaries: no CTM, and no stale one left
+    with ParallelDecoder(lang / "HCLG.fst", lang / "final.mdl", 1) as decoder:
+        report = tune_and_decode(
+            decoder, scps, refs, id2word, str(out), [1.0], [0.0],
+            progress=False,
+        )  # fmt: skip
+    for split in ("dev", "test"):
+        assert "ctm" not in report[split]
+        assert not (out / split / "ctm").exists()
