@@ -395,6 +395,54 @@ def _decode_one(utt, rxfile, acoustic_scale, penalty, source):
     return utt, result, loglik.shape[0]
 
 
+def _read_checked(utt, rxfile, source):
+    import kaldiio
+
+    from sb_rectifier.decoding.decoder import check_loglikes
+
+    if "error" in _WORKER:
+        raise _WORKER["error"]
+    where = f"{source}: utterance {utt!r} ({rxfile})"
+    try:
+        matrix = kaldiio.load_mat(rxfile)
+    except Exception as err:  # kaldiio raises anything on bad data
+        raise ValueError(
+            f"{where}: cannot read the log-likelihoods: {_read_failure(err)}"
+        ) from None
+    loglik = check_loglikes(
+        matrix, _WORKER["num_pdfs"], where, _WORKER["model_path"]
+    )
+    return where, loglik
+
+
+def _rescore_one(utt, rxfile, lattice_lm_weight, lattice_beam, grid, source):
+    from sb_rectifier.decoding.rescore import (
+        decode_lattice,
+        grid_best_paths,
+        lattice_arrays,
+    )
+
+    where, loglik = _read_checked(utt, rxfile, source)
+    scale = 1.0 / lattice_lm_weight
+    try:
+        lattice, reached = decode_lattice(
+            _graph(0.0),
+            loglik,
+            _WORKER["tid2pdf"],
+            scale,
+            beam=_WORKER["beam"],
+            lattice_beam=lattice_beam,
+        )
+        arrays = lattice_arrays(lattice, scale, where)
+        paths = grid_best_paths(arrays, grid[0], grid[1], where)
+    except (ValueError, RuntimeError) as err:
+        msg = str(err)
+        raise ValueError(
+            msg if msg.startswith(where) else f"{where}: {msg}"
+        ) from None
+    return utt, (paths, reached), loglik.shape[0]
+
+
 def _exit_status(process):
     code = process.exitcode
     if code is None or code == 0:
@@ -549,23 +597,31 @@ class ParallelDecoder:
         if self.num_pdfs is None:
             raise RuntimeError("ParallelDecoder.decode: use it in a 'with'")
         scp = os.fspath(scp)
-        entries = read_scp(scp)
-        start = time.time()
-        results, frames = {}, 0
         args = [
             (utt, rx, acoustic_scale, float(word_ins_penalty), source or scp)
-            for utt, rx in entries
+            for utt, rx in read_scp(scp)
         ]
+        results, frames = self._run(
+            _decode_one, args, scp, progress, desc, source
+        )
+        self.last_frames = frames
+        self.last_not_final = sum(not r.reached_final for r in results.values())
+        return results
+
+    def _run(self, function, args, scp, progress, desc, source):
+        """Maps ``function`` over per-utterance ``args`` (in the pool)."""
+        start = time.time()
+        results, frames = {}, 0
         with tqdm(
             total=len(args), desc=desc, disable=not progress, unit="utt"
         ) as bar:
             try:
                 if self.pool is None:
-                    outputs = (_decode_one(*a) for a in args)
+                    outputs = (function(*a) for a in args)
                 else:
                     chunk = max(1, len(args) // (8 * self.num_workers))
                     outputs = self.pool.map(
-                        _decode_one, *zip(*args, strict=True), chunksize=chunk
+                        function, *zip(*args, strict=True), chunksize=chunk
                     )
                 for utt, result, num_frames in outputs:
                     results[utt] = result
@@ -574,6 +630,70 @@ class ParallelDecoder:
             except BrokenProcessPool:
                 raise self._worker_died(source or scp) from None
         self.last_seconds = time.time() - start
+        return results, frames
+
+    def rescore_grid(
+        self,
+        scp,
+        lm_weights,
+        penalties,
+        lattice_lm_weight,
+        lattice_beam=6.0,
+        progress=True,
+        desc="dev lattices",
+        source=None,
+    ):
+        """Decodes an scp once into lattices; best paths of a whole grid.
+
+        Each utterance is decoded into a raw lattice at acoustic scale
+        ``1 / lattice_lm_weight`` (:func:`.rescore.decode_lattice`) and
+        its best path is found for every ``(lm_weight, penalty)`` pair
+        (:func:`.rescore.grid_best_paths`), in the worker.
+
+        Arguments
+        ---------
+        scp : str
+            Kaldi scp of log-likelihood matrices.
+        lm_weights, penalties : list of float
+            The grid.
+        lattice_lm_weight : float
+            LM weight (1 / acoustic scale) of lattice generation.
+        lattice_beam : float
+            Lattice beam.
+        progress : bool
+            Show a progress bar.
+        desc : str
+            Progress bar label.
+        source : str, optional
+            What to call the input in messages (default: ``scp``).
+
+        Returns
+        -------
+        dict
+            Utterance id -> ``(paths, reached_final)``: ``paths`` a list of
+            :class:`.rescore.GridPath`, LM weight major. Time and frames
+            are kept in ``last_seconds`` and ``last_frames``.
+        """
+        if self.num_pdfs is None:
+            raise RuntimeError(
+                "ParallelDecoder.rescore_grid: use it in a 'with'"
+            )
+        scp = os.fspath(scp)
+        grid = (tuple(lm_weights), tuple(penalties))
+        args = [
+            (
+                utt,
+                rx,
+                float(lattice_lm_weight),
+                float(lattice_beam),
+                grid,
+                source or scp,
+            )
+            for utt, rx in read_scp(scp)
+        ]
+        results, frames = self._run(
+            _rescore_one, args, scp, progress, desc, source
+        )
         self.last_frames = frames
-        self.last_not_final = sum(not r.reached_final for r in results.values())
+        self.last_not_final = sum(not r[1] for r in results.values())
         return results

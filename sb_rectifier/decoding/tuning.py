@@ -12,6 +12,8 @@ Authors
 
 import logging
 import os
+import statistics
+import time
 
 from tqdm import tqdm
 
@@ -137,6 +139,51 @@ def _not_final_summary(split, results):
     return count
 
 
+def _dev_hyps(
+    decoder,
+    scp,
+    id2word,
+    words_file,
+    lm_weights,
+    penalties,
+    tuning,
+    lattice_beam,
+    lattice_lm_weight,
+    progress,
+):
+    """Yields ``((lm_weight, penalty), hyps, not_final)`` per grid point."""
+    points = [(w, p) for w in lm_weights for p in penalties]
+    if tuning == "exhaustive":
+        for lm_weight, penalty in tqdm(
+            points, desc="dev grid", disable=not progress, unit="point"
+        ):
+            results = decoder.decode(
+                scp, 1.0 / lm_weight, penalty, progress=False
+            )
+            hyps = hyps_of(results, id2word, words_file)
+            not_final = sum(not r.reached_final for r in results.values())
+            yield (lm_weight, penalty), hyps, not_final
+        return
+    if lattice_lm_weight is None:
+        lattice_lm_weight = statistics.median_low(sorted(lm_weights))
+    results = decoder.rescore_grid(
+        scp,
+        lm_weights,
+        penalties,
+        lattice_lm_weight,
+        lattice_beam=lattice_beam,
+        progress=progress,
+        desc="dev lattices",
+    )
+    not_final = sum(not reached for _, reached in results.values())
+    for k, point in enumerate(points):
+        hyps = {
+            utt: words_of(paths[k], id2word, utt, words_file)
+            for utt, (paths, _) in results.items()
+        }
+        yield point, hyps, not_final
+
+
 def tune_and_decode(
     decoder,
     scps,
@@ -150,6 +197,9 @@ def tune_and_decode(
     progress=True,
     words_file=None,
     ctm_writer=None,
+    tuning="exhaustive",
+    lattice_beam=6.0,
+    lattice_lm_weight=None,
 ):
     """Grid search on dev, then one decoding of test with the best pair.
 
@@ -190,6 +240,17 @@ def tune_and_decode(
         the final decoding of each split (see
         :func:`sb_rectifier.decoding.ctm.ctm_writer`); the report gives
         its path, relative to ``out_dir``.
+    tuning : str
+        ``"exhaustive"``: decode dev once per grid point; ``"lattice"``:
+        decode dev once into lattices and take each point's best path
+        (:meth:`ParallelDecoder.rescore_grid`, Kaldi's scoring). Either
+        way the chosen pair then decodes dev and test with the 1-best
+        decoder.
+    lattice_beam : float
+        Lattice beam (``tuning="lattice"``).
+    lattice_lm_weight : float, optional
+        LM weight of lattice generation (``tuning="lattice"``); default:
+        the median of ``lm_weights``.
 
     Returns
     -------
@@ -200,12 +261,18 @@ def tune_and_decode(
     Raises
     ------
     ValueError
-        If the grid is empty or has an LM weight that is not positive, the
+        If ``tuning`` is unknown, the grid is empty or has an LM weight
+        that is not positive, the
         dev references have no words (the WER is undefined), or a decoded
         word id is not in ``id2word``.
     """
     from sb_rectifier.scoring import score, score_subsets, subset_table
 
+    if tuning not in ("exhaustive", "lattice"):
+        raise ValueError(
+            f"tune_and_decode: tuning must be 'exhaustive' or 'lattice', "
+            f"got {tuning!r}"
+        )
     bad = [w for w in lm_weights if not w > 0]
     if bad:
         raise ValueError(
@@ -225,15 +292,20 @@ def tune_and_decode(
         )
     grid = []
     best = None
-    for lm_weight, penalty in tqdm(
-        points, desc="dev grid", disable=not progress, unit="point"
+    start = time.time()
+    for (lm_weight, penalty), hyps, not_final in _dev_hyps(
+        decoder,
+        scps["dev"],
+        id2word,
+        words_file,
+        lm_weights,
+        penalties,
+        tuning,
+        lattice_beam,
+        lattice_lm_weight,
+        progress,
     ):
-        results = decoder.decode(
-            scps["dev"], 1.0 / lm_weight, penalty, progress=False
-        )
-        hyps = hyps_of(results, id2word, words_file)
         wer = score(refs["dev"], hyps, mode="all", glm=glm)
-        not_final = sum(not r.reached_final for r in results.values())
         grid.append(
             {
                 "lm_weight": lm_weight,
@@ -248,17 +320,21 @@ def tune_and_decode(
         )
         if best is None or wer.wer < best[0]:
             best = (wer.wer, lm_weight, penalty)
+    tuning_seconds = time.time() - start
     best_wer, lm_weight, penalty = best
     logger.info(
         f"dev grid: {len(lm_weights)} LM weights x {len(penalties)} "
         f"penalties = {len(points)} points; chosen LM weight {lm_weight}, "
-        f"penalty {penalty}: dev %WER {best_wer:.2f}"
+        f"penalty {penalty}: dev %WER {best_wer:.2f} ({tuning} tuning, "
+        f"{tuning_seconds:.1f} s)"
     )
     report = {
         "lm_weight": lm_weight,
         "acoustic_scale": 1.0 / lm_weight,
         "word_ins_penalty": penalty,
         "dev_grid": grid,
+        "tuning": tuning,
+        "tuning_seconds": tuning_seconds,
     }
     for split in ("dev", "test"):
         results = decoder.decode(
