@@ -325,8 +325,12 @@ def tune_and_decode(
     logger.info(
         f"dev grid: {len(lm_weights)} LM weights x {len(penalties)} "
         f"penalties = {len(points)} points; chosen LM weight {lm_weight}, "
-        f"penalty {penalty}: dev %WER {best_wer:.2f} ({tuning} tuning, "
-        f"{tuning_seconds:.1f} s)"
+        f"penalty {penalty}: dev %WER {best_wer:.2f}"
+        + (
+            f" (lattice tuning, {tuning_seconds:.1f} s)"
+            if tuning == "lattice"
+            else ""
+        )
     )
     report = {
         "lm_weight": lm_weight,
