@@ -24,6 +24,7 @@ import os
 import struct
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import kaldifst as kf
 import numpy as np
@@ -31,9 +32,11 @@ import numpy as np
 from sb_rectifier.files import WriteError, atomic_path
 
 __all__ = [
+    "GraphArrays",
     "check_graph_file",
     "graph_size",
     "read_graph",
+    "read_graph_arrays",
     "write_graph",
 ]
 
@@ -164,13 +167,11 @@ def _align(offset):
     return -(-offset // _ALIGN) * _ALIGN
 
 
-def _read_const(path):
-    """A ``const`` FST file as ``(header, states, arcs)`` NumPy arrays.
+def _read_fst_header(path):
+    """The header of an OpenFst binary file: ``(header, size, offset)``.
 
     ``header`` holds the header's fields and the raw bytes of its symbol
-    tables; ``states`` and ``arcs`` are structured arrays (``_CONST_STATE``,
-    ``_ARC``). Everything is checked against the file's size and the
-    header's counts (:class:`_ConstError` says what is wrong).
+    tables; ``offset`` is where the body starts.
     """
     size = os.path.getsize(path)
     with open(path, "rb") as f:
@@ -195,14 +196,34 @@ def _read_const(path):
             symbols += _skip_symbol_table(fields, "output")
         header["symbols"] = symbols
         offset = f.tell()
-    if header["fst_type"] != "const":
+    if header["num_states"] < 0 or header["num_arcs"] < 0:
         raise _ConstError(
-            f"FST type {header['fst_type']!r}, expected 'const' "
-            "(32-bit offsets)"
+            f"bad FST header: {header['num_states']} states, "
+            f"{header['num_arcs']} arcs"
+        )
+    if not -1 <= header["start"] < header["num_states"]:
+        raise _ConstError(
+            f"start state {header['start']} of {header['num_states']} states"
         )
     if header["arc_type"] != "standard":
         raise _ConstError(
             f"arc type {header['arc_type']!r}, expected 'standard' (tropical)"
+        )
+    return header, size, offset
+
+
+def _read_const(path):
+    """A ``const`` FST file as ``(header, states, arcs)`` NumPy arrays.
+
+    ``states`` and ``arcs`` are structured arrays (``_CONST_STATE``,
+    ``_ARC``). Everything is checked against the file's size and the
+    header's counts (:class:`_ConstError` says what is wrong).
+    """
+    header, size, offset = _read_fst_header(path)
+    if header["fst_type"] != "const":
+        raise _ConstError(
+            f"FST type {header['fst_type']!r}, expected 'const' "
+            "(32-bit offsets)"
         )
     version = header["version"]
     if version not in (1, 2):
@@ -210,14 +231,6 @@ def _read_const(path):
             f"const FST version {version} (this reader knows 1 and 2)"
         )
     num_states, num_arcs = header["num_states"], header["num_arcs"]
-    if num_states < 0 or num_arcs < 0:
-        raise _ConstError(
-            f"bad const FST header: {num_states} states, {num_arcs} arcs"
-        )
-    if not -1 <= header["start"] < num_states:
-        raise _ConstError(
-            f"start state {header['start']} of {num_states} states"
-        )
     # ConstFstImpl::Read: version 1, or the IS_ALIGNED flag, pads to 16
     # bytes (file offsets) before the states and before the arcs.
     aligned = version == 1 or bool(header["flags"] & _IS_ALIGNED)
@@ -377,6 +390,151 @@ def _read_const_as_vector(path):
     if fst is None or fst.num_states != num_states:
         raise ValueError(f"{path}: could not read the FST (const)")
     return fst
+
+
+@dataclass
+class GraphArrays:
+    """A decoding graph as arrays, for the lattice search.
+
+    Arguments
+    ---------
+    start : int
+        The start state.
+    first, count : numpy.ndarray
+        int64 index of each state's first arc in ``arcs`` and its number
+        of arcs.
+    arcs : numpy.ndarray
+        int32 ``[num_arcs, 4]``: ilabel, olabel, weight (the float32's
+        bits), next state, as OpenFst stores an arc.
+    weights : numpy.ndarray
+        float32 ``[num_arcs, 4]`` view of the same memory (column 2 is the
+        weight).
+    final : numpy.ndarray
+        float32 final cost of each state (inf: not final).
+    max_ilabel : int
+        The largest input label (a transition-id).
+    num_eps : numpy.ndarray
+        int32 number of input-epsilon arcs of each state.
+    """
+
+    start: int
+    first: np.ndarray
+    count: np.ndarray
+    arcs: np.ndarray
+    weights: np.ndarray
+    final: np.ndarray
+    max_ilabel: int
+    num_eps: np.ndarray
+
+    @property
+    def num_states(self):
+        """Number of states."""
+        return len(self.final)
+
+    @property
+    def num_arcs(self):
+        """Number of arcs."""
+        return len(self.arcs)
+
+
+def _vector_arrays(path):
+    """``(start, first, count, arcs, final, num_eps)`` of a ``vector`` FST.
+
+    The body is, per state, the final weight (float32), the number of arcs
+    (int64) and the arcs (4 x 4 bytes). States have variable sizes, so
+    the walk over them is compiled (numba).
+    """
+    from sb_rectifier.decoding.lattice_search import vector_fst_body
+
+    header, size, offset = _read_fst_header(path)
+    if header["fst_type"] != "vector":
+        raise _ConstError(f"FST type {header['fst_type']!r}, expected 'vector'")
+    num_states = header["num_states"]
+    body = size - offset
+    num_arcs, rest = divmod(body - 12 * num_states, 16)
+    if rest or num_arcs < 0 or body % 4:
+        raise _ConstError(
+            f"{body} bytes after the header do not hold {num_states} "
+            "states and whole arcs (truncated?)"
+        )
+    # Mapped, not read: the body is copied once, into the arrays.
+    words = np.memmap(path, "<i4", "r", offset=offset, shape=(body // 4,))
+    try:
+        first, count, arcs, final, num_eps, error = vector_fst_body(
+            words, words.view("<f4"), num_states, num_arcs
+        )
+    finally:
+        del words
+    if error >= 0:
+        raise _ConstError(
+            f"state {error}: its arcs run past the end of the file, or an "
+            "arc goes to a state that does not exist"
+        )
+    return header["start"], first, count, arcs, final, num_eps
+
+
+def read_graph_arrays(path):
+    """Reads a graph file (``vector`` or ``const``) into arrays.
+
+    The lattice search (:mod:`.lattice_search`) walks these arrays; a
+    ``const`` graph's arcs are read as they lie in the file.
+
+    Arguments
+    ---------
+    path : str or os.PathLike
+        An OpenFst binary FST with standard arcs.
+
+    Returns
+    -------
+    GraphArrays
+        The graph.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        Naming the file, as :func:`read_graph`.
+
+    Example
+    -------
+    >>> fst = kf.compile("0 1 5 7 0.5\\n1 2.0")
+    >>> for const in (False, True):
+    ...     path = str(getfixture("tmpdir") / f"HCLG_{const}.fst")
+    ...     write_graph(fst, path, const=const)
+    ...     g = read_graph_arrays(path)
+    ...     print(
+    ...         g.start,
+    ...         g.arcs[:, [0, 1, 3]].tolist(),
+    ...         g.weights[:, 2].tolist(),
+    ...         g.final.tolist(),
+    ...     )
+    0 [[5, 7, 1]] [0.5] [inf, 2.0]
+    0 [[5, 7, 1]] [0.5] [inf, 2.0]
+    """
+    path = os.fspath(path)
+    fst_type = check_graph_file(path)
+    try:
+        if fst_type == "const":
+            header, states, arcs = _read_const(path)
+            start = header["start"]
+            first = states["pos"].astype(np.int64)
+            count = states["narcs"].astype(np.int64)
+            final = np.ascontiguousarray(states["final"], np.float32)
+            num_eps = states["niepsilons"].astype(np.int32)
+            arcs = np.ascontiguousarray(arcs).view("<i4").reshape(-1, 4)
+        else:
+            start, first, count, arcs, final, num_eps = _vector_arrays(path)
+    except _ConstError as err:
+        raise ValueError(f"{path}: could not read the FST: {err}") from None
+    return GraphArrays(
+        start=int(start),
+        first=first,
+        count=count,
+        arcs=arcs,
+        weights=arcs.view("<f4"),
+        final=final,
+        max_ilabel=int(arcs[:, 0].max()) if len(arcs) else 0,
+        num_eps=num_eps,
+    )
 
 
 def check_graph_file(path, what="graph"):

@@ -35,6 +35,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+import numpy as np
 from tqdm import tqdm
 
 from sb_rectifier.decoding.fst_io import check_graph_file
@@ -312,6 +313,7 @@ def _load(graph_path, model_path, beam, max_active):
     model = TransitionModel.read(model_path)
     return {
         "graphs": {0.0: read_graph(graph_path)},
+        "graph_path": os.fspath(graph_path),
         "tid2pdf": model.tid2pdf,
         "num_pdfs": model.num_pdfs,
         "model_path": os.fspath(model_path),
@@ -415,26 +417,35 @@ def _read_checked(utt, rxfile, source):
     return where, loglik
 
 
+def _graph_arrays():
+    """The graph as arrays for the lattice search (read once per worker)."""
+    if "graph_arrays" not in _WORKER:
+        from sb_rectifier.decoding.fst_io import read_graph_arrays
+
+        arrays = read_graph_arrays(_WORKER["graph_path"])
+        _WORKER["graph_arrays"] = arrays
+        _WORKER["scratch"] = np.full(arrays.num_states, -1, np.int32)
+    return _WORKER["graph_arrays"]
+
+
 def _rescore_one(utt, rxfile, lattice_lm_weight, lattice_beam, grid, source):
-    from sb_rectifier.decoding.rescore import (
-        decode_lattice,
-        grid_best_paths,
-        lattice_arrays,
-    )
+    from sb_rectifier.decoding.lattice_search import search_lattice
+    from sb_rectifier.decoding.rescore import grid_best_paths
 
     where, loglik = _read_checked(utt, rxfile, source)
-    scale = 1.0 / lattice_lm_weight
+    graph = _graph_arrays()
     try:
-        lattice, reached = decode_lattice(
-            _graph(0.0),
+        lattice, reached = search_lattice(
+            graph,
             loglik,
             _WORKER["tid2pdf"],
-            scale,
+            1.0 / lattice_lm_weight,
             beam=_WORKER["beam"],
+            max_active=_WORKER["max_active"],
             lattice_beam=lattice_beam,
+            scratch=_WORKER["scratch"],
         )
-        arrays = lattice_arrays(lattice, scale, where)
-        paths = grid_best_paths(arrays, grid[0], grid[1], where)
+        paths = grid_best_paths(lattice, grid[0], grid[1], where)
     except (ValueError, RuntimeError) as err:
         msg = str(err)
         raise ValueError(
@@ -646,7 +657,8 @@ class ParallelDecoder:
         """Decodes an scp once into lattices; best paths of a whole grid.
 
         Each utterance is decoded into a raw lattice at acoustic scale
-        ``1 / lattice_lm_weight`` (:func:`.rescore.decode_lattice`) and
+        ``1 / lattice_lm_weight`` (:func:`.lattice_search.search_lattice`,
+        with the decoder's beam and max-active) and
         its best path is found for every ``(lm_weight, penalty)`` pair
         (:func:`.rescore.grid_best_paths`), in the worker.
 

@@ -5,39 +5,30 @@ and with a lattice beam, and then, for each LM weight ``lmwt`` and word
 insertion penalty ``wip``, take the best path of the lattice with the
 acoustic costs scaled by ``1 / lmwt`` (graph costs unscaled) plus ``wip``
 per word (``lattice-scale --inv-acoustic-scale=LMWT | lattice-add-penalty
---word-ins-penalty=WIP | lattice-best-path``). This module does the same:
+--word-ins-penalty=WIP | lattice-best-path``). This module does the
+second half: :func:`grid_best_paths` finds the best path of every grid
+point at once, one dynamic programme over the lattice in topological
+order with a cost per point (no lattice copy per point), compiled with
+numba. The lattices come from :func:`.lattice_search.search_lattice`.
 
-* :func:`decode_lattice` decodes one utterance into kaldi-decoder's raw
-  state-level lattice (``LatticeSimpleDecoder``);
-* :func:`lattice_arrays` turns it into numpy arrays, with the acoustic
-  costs unscaled;
-* :func:`grid_best_paths` finds the best path of every grid point at once:
-  one dynamic programme over the lattice in topological order, vectorised
-  over the grid points (no lattice copy per point).
-
-The raw lattice keeps every alignment within the lattice beam (it is not
-determinised), so each point's best path is the exact Viterbi path of the
-lattice at that point, not an approximation by an N-best list.
+The lattice is state-level and not determinised, so each point's best
+path is the exact Viterbi path of the lattice at that point, not an
+approximation by an N-best list.
 
 Authors
  * sb_rectifier developers 2026
 """
 
-import re
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 __all__ = [
     "GridPath",
     "LatticeArrays",
-    "decode_lattice",
     "grid_best_paths",
-    "lattice_arrays",
 ]
-
-_ARC = re.compile(r"^(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\S+),(\S+)$", re.M)
-_FINAL = re.compile(r"^(\d+)(?:\s+(\S+),(\S+))?$", re.M)
 
 
 @dataclass
@@ -89,73 +80,6 @@ class GridPath:
     words: list
     graph_cost: float
     acoustic_cost: float
-
-
-def lattice_arrays(lattice, acoustic_scale=1.0, where="lattice"):
-    """Arrays of a ``kaldifst.Lattice``, acoustic costs unscaled.
-
-    Arguments
-    ---------
-    lattice : kaldifst.Lattice
-        A lattice whose ``LatticeWeight`` holds (graph cost, acoustic cost
-        x ``acoustic_scale``), as the decoder writes it.
-    acoustic_scale : float
-        The scale its acoustic costs carry (divided out).
-    where : str
-        The utterance or file, named in errors.
-
-    Returns
-    -------
-    LatticeArrays
-        Arcs and final states.
-
-    Raises
-    ------
-    ValueError
-        If the lattice has no start state or no final state.
-
-    Example
-    -------
-    >>> import kaldifst as kf
-    >>> lat = kf.Lattice()
-    >>> s0, s1 = lat.add_state(), lat.add_state()
-    >>> lat.start = s0
-    >>> lat.add_arc(s0, kf.LatticeArc(3, 7, kf.LatticeWeight(1.0, 0.5), s1))
-    >>> lat.set_final(s1, kf.LatticeWeight(0.0, 0.0))
-    >>> a = lattice_arrays(lat, acoustic_scale=0.5)
-    >>> a.word.tolist(), a.graph.tolist(), a.acoustic.tolist()
-    ([7], [1.0], [1.0])
-    """
-    if lattice.num_states == 0 or lattice.start < 0:
-        raise ValueError(f"{where}: empty lattice (no start state)")
-    text = lattice.to_str()
-    arcs = _ARC.findall(text)
-    finals = _FINAL.findall(text)
-    if not finals:
-        raise ValueError(f"{where}: the lattice has no final state")
-    if arcs:
-        ints = np.array([a[:4] for a in arcs], dtype=np.int64)
-        costs = np.array([a[4:] for a in arcs], dtype=np.float64)
-    else:
-        ints = np.zeros((0, 4), np.int64)
-        costs = np.zeros((0, 2))
-    fstates = np.array([int(f[0]) for f in finals], dtype=np.int64)
-    fcosts = np.array(
-        [(f[1] or "0", f[2] or "0") for f in finals], dtype=np.float64
-    )
-    scale = 1.0 / float(acoustic_scale)
-    return LatticeArrays(
-        num_states=int(lattice.num_states),
-        start=int(lattice.start),
-        src=ints[:, 0],
-        dst=ints[:, 1],
-        word=ints[:, 3],
-        graph=costs[:, 0],
-        acoustic=costs[:, 1] * scale,
-        final_states=fstates,
-        final_graph=fcosts[:, 0],
-        final_acoustic=fcosts[:, 1] * scale,
-    )
 
 
 def _grid(lm_weights, penalties):
@@ -211,143 +135,138 @@ def grid_best_paths(arrays, lm_weights, penalties, where="lattice"):
     [[6, 6], [5], [5], [5]]
     """
     points, inv, pen = _grid(lm_weights, penalties)
-    num_points = len(points)
-    n = arrays.num_states
-    src, dst = arrays.src, arrays.dst
-    cost = (
-        arrays.graph[:, None]
-        + arrays.acoustic[:, None] * inv[None, :]
-        + (arrays.word != 0)[:, None] * pen[None, :]
+    error, words, offsets, graph, acoustic = _grid_dp(
+        int(arrays.num_states),
+        int(arrays.start),
+        np.ascontiguousarray(arrays.src, np.int64),
+        np.ascontiguousarray(arrays.dst, np.int64),
+        np.ascontiguousarray(arrays.word, np.int64),
+        np.ascontiguousarray(arrays.graph, np.float64),
+        np.ascontiguousarray(arrays.acoustic, np.float64),
+        np.ascontiguousarray(arrays.final_states, np.int64),
+        np.ascontiguousarray(arrays.final_graph, np.float64),
+        np.ascontiguousarray(arrays.final_acoustic, np.float64),
+        inv,
+        pen,
     )
-    best = np.full((n, num_points), np.inf)
-    best[arrays.start] = 0.0
-    back = np.full((n, num_points), -1, dtype=np.int64)
-    # Arcs by source state (CSR), for Kahn's topological order.
-    order = np.argsort(src, kind="stable")
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=ptr[1:])
-    indeg = np.bincount(dst, minlength=n)
-    frontier = np.flatnonzero(indeg == 0)
-    done = 0
-    while frontier.size:
-        done += frontier.size
-        starts, ends = ptr[frontier], ptr[frontier + 1]
-        counts = ends - starts
-        total = int(counts.sum())
-        if total == 0:
-            break
-        offsets = np.repeat(starts - np.cumsum(counts) + counts, counts)
-        arcs = order[offsets + np.arange(total)]
-        # Relax the arcs, grouped by destination.
-        arcs = arcs[np.argsort(dst[arcs], kind="stable")]
-        targets = dst[arcs]
-        cand = best[src[arcs]] + cost[arcs]
-        first = np.flatnonzero(np.r_[True, targets[1:] != targets[:-1]])
-        group = np.cumsum(np.r_[False, targets[1:] != targets[:-1]])
-        low = np.minimum.reduceat(cand, first, axis=0)
-        pick = np.where(
-            cand == low[group], arcs[:, None], np.iinfo(np.int64).max
-        )
-        pick = np.minimum.reduceat(pick, first, axis=0)
-        states = targets[first]
-        better = low < best[states]
-        best[states] = np.where(better, low, best[states])
-        back[states] = np.where(better, pick, back[states])
-        np.subtract.at(indeg, targets, 1)
-        unique = states
-        frontier = unique[indeg[unique] == 0]
-    if done < n:
+    if error == 1:
         raise ValueError(f"{where}: the lattice has a cycle")
-    fin = (
-        best[arrays.final_states]
-        + arrays.final_graph[:, None]
-        + arrays.final_acoustic[:, None] * inv[None, :]
-    )
-    which = np.argmin(fin, axis=0)
-    if not np.all(np.isfinite(fin[which, np.arange(num_points)])):
+    if error == 2:
         raise ValueError(f"{where}: no final state is reachable")
-    state = arrays.final_states[which]
-    graph = arrays.final_graph[which].copy()
-    acoustic = arrays.final_acoustic[which].copy()
-    columns = np.arange(num_points)
-    steps = []
-    while True:
-        arc = back[state, columns]
-        live = arc >= 0
-        if not live.any():
-            break
-        arc_or_0 = np.where(live, arc, 0)
-        steps.append(np.where(live, arrays.word[arc_or_0], 0))
-        graph += np.where(live, arrays.graph[arc_or_0], 0.0)
-        acoustic += np.where(live, arrays.acoustic[arc_or_0], 0.0)
-        state = np.where(live, src[arc_or_0], state)
-    words = np.array(steps[::-1]).reshape(len(steps), num_points)
     return [
         GridPath(
-            [int(w) for w in words[:, k] if w],
+            words[offsets[k] : offsets[k + 1]].tolist(),
             float(graph[k]),
             float(acoustic[k]),
         )
-        for k in range(num_points)
+        for k in range(len(points))
     ]
 
 
-def decode_lattice(
-    graph, loglik_pdf, tid2pdf, acoustic_scale, beam=13.0, lattice_beam=6.0
+@nb.njit(cache=True)
+def _grid_dp(
+    num_states,
+    start,
+    src,
+    dst,
+    word,
+    graph,
+    acoustic,
+    final_states,
+    final_graph,
+    final_acoustic,
+    inv,
+    pen,
 ):
-    """Decodes one utterance into a raw state-level lattice.
+    """Best path per grid point: ``(error, words, offsets, graph, acoustic)``.
 
-    Arguments
-    ---------
-    graph : kaldifst.StdVectorFst or kaldifst.StdConstFst
-        HCLG, transition-id inputs, word outputs.
-    loglik_pdf : numpy.ndarray
-        ``[frames, num_pdfs]`` pdf log-likelihoods.
-    tid2pdf : numpy.ndarray
-        Transition-id -> pdf (index 0 unused).
-    acoustic_scale : float
-        The scale of generation (Kaldi's ``--acoustic-scale``).
-    beam : float
-        Decoding beam.
-    lattice_beam : float
-        Lattice beam: paths within it of the best (at ``acoustic_scale``)
-        are kept.
-
-    Returns
-    -------
-    tuple of (kaldifst.Lattice, bool)
-        The lattice (acoustic costs scaled by ``acoustic_scale``) and
-        whether a final state was reached (if not, the lattice ends in the
-        states active at the last frame).
-
-    Example
-    -------
-    >>> import kaldifst as kf
-    >>> graph = kf.compile("0 1 1 7\\n1 1 1 0\\n1 0 2 0\\n0")
-    >>> loglik = np.log(np.array([[0.9, 0.1]] * 3 + [[0.1, 0.9]], "f"))
-    >>> lat, reached = decode_lattice(graph, loglik, np.array([-1, 0, 1]), 1.0)
-    >>> a = lattice_arrays(lat, 1.0)
-    >>> reached, [p.words for p in grid_best_paths(a, [1.0], [0.0])]
-    (True, [[7]])
+    ``error``: 0, 1 (a cycle) or 2 (no final state reachable).
     """
-    import kaldi_decoder as kd
-
-    from sb_rectifier.decoding.decoder import tid_loglikes
-
-    matrix = tid_loglikes(loglik_pdf, tid2pdf, acoustic_scale)
-    config = kd.LatticeSimpleDecoderConfig(
-        beam=float(beam), lattice_beam=float(lattice_beam)
-    )
-    decoder = kd.LatticeSimpleDecoder(graph, config)
-    decoder.decode(kd.DecodableCtc(matrix))
-    reached = decoder.final_relative_cost() != float("inf")
-    # decode() has finalized: use_final_probs=False is refused. With no
-    # final state active, the final costs are empty and every state of
-    # the last frame is final with cost 0 (Kaldi's GetRawLattice).
-    ok, lattice = decoder.get_raw_lattice(use_final_probs=True)
-    if not ok or lattice.num_states == 0:
-        raise RuntimeError(
-            "decode_lattice: the decoder found no path (is the graph empty, "
-            "or the beam too small?)"
-        )
-    return lattice, bool(reached)
+    num_points = inv.shape[0]
+    num_arcs = src.shape[0]
+    # Arcs by source state (CSR) and Kahn's topological order.
+    ptr = np.zeros(num_states + 1, np.int64)
+    indeg = np.zeros(num_states, np.int64)
+    for a in range(num_arcs):
+        ptr[src[a] + 1] += 1
+        indeg[dst[a]] += 1
+    for s in range(num_states):
+        ptr[s + 1] += ptr[s]
+    fill = ptr[:-1].copy()
+    out = np.empty(num_arcs, np.int64)
+    for a in range(num_arcs):
+        out[fill[src[a]]] = a
+        fill[src[a]] += 1
+    order = np.empty(num_states, np.int64)
+    head = 0
+    tail = 0
+    for s in range(num_states):
+        if indeg[s] == 0:
+            order[tail] = s
+            tail += 1
+    best = np.full((num_states, num_points), np.inf)
+    back = np.full((num_states, num_points), -1, np.int64)
+    best[start, :] = 0.0
+    while head < tail:
+        u = order[head]
+        head += 1
+        for i in range(ptr[u], ptr[u + 1]):
+            a = out[i]
+            v = dst[a]
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                order[tail] = v
+                tail += 1
+            g = graph[a]
+            ac = acoustic[a]
+            has_word = word[a] != 0
+            for k in range(num_points):
+                c = best[u, k] + g + ac * inv[k]
+                if has_word:
+                    c += pen[k]
+                if c < best[v, k]:
+                    best[v, k] = c
+                    back[v, k] = a
+    empty_i = np.zeros(0, np.int64)
+    empty_f = np.zeros(0)
+    if tail < num_states:
+        return 1, empty_i, empty_i, empty_f, empty_f
+    end = np.full(num_points, -1, np.int64)
+    g_cost = np.zeros(num_points)
+    a_cost = np.zeros(num_points)
+    for k in range(num_points):
+        low = np.inf
+        for j in range(final_states.shape[0]):
+            f = final_states[j]
+            c = best[f, k] + final_graph[j] + final_acoustic[j] * inv[k]
+            if c < low:
+                low = c
+                end[k] = j
+        if end[k] < 0:
+            return 2, empty_i, empty_i, empty_f, empty_f
+        g_cost[k] = final_graph[end[k]]
+        a_cost[k] = final_acoustic[end[k]]
+    # Backtrace: count the words, then fill them in order.
+    offsets = np.zeros(num_points + 1, np.int64)
+    for k in range(num_points):
+        s = final_states[end[k]]
+        n = 0
+        while back[s, k] >= 0:
+            a = back[s, k]
+            if word[a] != 0:
+                n += 1
+            g_cost[k] += graph[a]
+            a_cost[k] += acoustic[a]
+            s = src[a]
+        offsets[k + 1] = offsets[k] + n
+    words = np.empty(offsets[num_points], np.int64)
+    for k in range(num_points):
+        s = final_states[end[k]]
+        i = offsets[k + 1]
+        while back[s, k] >= 0:
+            a = back[s, k]
+            if word[a] != 0:
+                i -= 1
+                words[i] = word[a]
+            s = src[a]
+    return 0, words, offsets, g_cost, a_cost

@@ -43,6 +43,11 @@ spec = importlib.util.spec_from_file_location(
 prepare_module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(prepare_module)
 prepare, S5cError = prepare_module.prepare, prepare_module.S5cError
+spec = importlib.util.spec_from_file_location(
+    "swbd_kaldi_rescore", os.path.join(RECIPE, "kaldi_rescore.py")
+)
+rescore_module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(rescore_module)
 
 OPTIONS = {
     "jobs": 2,
@@ -244,7 +249,7 @@ def test_every_problem_is_reported_at_once(s5c, tmp_path):
 
 
 @pytest.mark.slow
-def test_prepared_folder_trains_decodes_and_scores(s5c, tmp_path):
+def test_prepared_folder_trains_decodes_and_scores(s5c, tmp_path, capsys):
     """prepare -> the recipe's train.py and YAML (small, on the CPU) ->
     decoding with the s5c graph -> Hub5 scoring with the GLM and the
     SWBD / CallHome subsets, in one table."""
@@ -293,6 +298,8 @@ def test_prepared_folder_trains_decodes_and_scores(s5c, tmp_path):
     # a CTM in recording time (segments), as score_sclite.sh consumes it
     decoding = json.loads((run / "decode" / "decoding.json").read_text())
     assert decoding["test"]["ctm"] == "test/ctm"
+    # train_dev tuned by rescoring one pass of lattices (the recipe's YAML)
+    assert decoding["tuning"] == "lattice" and len(decoding["dev_grid"]) == 4
     hyps = {
         ln.split(None, 1)[0]: ln.split()[1:]
         for ln in (run / "decode" / "test" / "hyp.txt").read_text().splitlines()
@@ -307,6 +314,42 @@ def test_prepared_folder_trains_decodes_and_scores(s5c, tmp_path):
         rec, channel, start, duration, _word = line.split()
         assert rec in recordings and channel == "1"
         assert float(start) >= 0 and float(duration) > 0
+    _check_kaldi_rescore(s5c, out, run, capsys)
+
+
+def _check_kaldi_rescore(s5c, out, run, capsys):
+    """kaldi_rescore.py: every input checked, then the exact commands."""
+    capsys.readouterr()
+    assert rescore_module.main([str(out), str(run)]) == 1
+    err = capsys.readouterr().err
+    assert "data/lang_sw1_tg/G.fst: missing (the graph's LM)" in err
+    lang = s5c / "data" / "lang_sw1_tg"
+    lang.mkdir(exist_ok=True)
+    shutil.copy(
+        s5c / "exp" / "tri4" / "graph_sw1_tg" / "HCLG.fst", lang / "G.fst"
+    )
+    try:
+        assert rescore_module.main([str(out), str(run)]) == 0
+    finally:
+        shutil.rmtree(lang)
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    scp = run / "decode" / "test" / "loglikes.scp"
+    latgen = next(ln for ln in lines if ln.startswith("latgen-faster-mapped"))
+    assert f"scp:{scp}" in latgen and scp.is_file()
+    assert "--beam=13.0 --lattice-beam=8.0 --acoustic-scale=0.1" in latgen
+    graph = s5c / "exp" / "tri4" / "graph_sw1_tg"
+    assert f"{graph}/HCLG.fst" in latgen
+    assert (
+        "steps/lmrescore_const_arpa.sh --cmd run.pl data/lang_sw1_tg "
+        f"data/lang_sw1_fsh_fg {s5c}/data/eval2000 "
+        f"{run}/kaldi/decode_eval2000_sw1_tg "
+        f"{run}/kaldi/decode_eval2000_sw1_fsh_fg"
+    ) in lines
+    assert "lang_sw1_fsh_fg/G.carpa does not exist yet" in captured.err
+    script = run / "kaldi" / "rescore_fg.sh"
+    assert script.read_text().endswith("\n".join(lines) + "\n")
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
 
 
 def test_sweep_runs_the_recipe_unchanged(capsys):

@@ -2,6 +2,7 @@
 
 import json
 
+import kaldifst as kf
 import kaldiio
 import numpy as np
 import pytest
@@ -14,12 +15,11 @@ from sb_rectifier.decoding import (
     read_graph,
     read_symbols,
     tune_and_decode,
+    write_graph,
 )
-from sb_rectifier.decoding.rescore import (
-    decode_lattice,
-    grid_best_paths,
-    lattice_arrays,
-)
+from sb_rectifier.decoding.fst_io import read_graph_arrays
+from sb_rectifier.decoding.lattice_search import search_lattice
+from sb_rectifier.decoding.rescore import grid_best_paths
 from sb_rectifier.kaldi import TransitionModel, load_alignment_dir
 from sb_rectifier.scoring import read_text
 
@@ -64,13 +64,13 @@ def setup(tmp_path_factory):
 def test_lattice_best_path_at_reference_scale_is_the_1best(setup):
     root, model, scps, _, _ = setup
     graph = read_graph(str(root / "graph" / "HCLG.fst"))
+    arrays = read_graph_arrays(str(root / "graph" / "HCLG.fst"))
     tid2pdf = TransitionModel.read(str(model)).tid2pdf
     for utt, mat in kaldiio.load_scp(scps["dev"]).items():
         for scale in (0.1, 0.5):
             one = decode_utterance(graph, mat, tid2pdf, scale)
-            lattice, reached = decode_lattice(graph, mat, tid2pdf, scale)
-            arrays = lattice_arrays(lattice, scale, utt)
-            (path,) = grid_best_paths(arrays, [1 / scale], [0.0], utt)
+            lattice, reached = search_lattice(arrays, mat, tid2pdf, scale)
+            (path,) = grid_best_paths(lattice, [1 / scale], [0.0], utt)
             assert reached == one.reached_final
             assert path.words == one.words, utt
             assert path.graph_cost == pytest.approx(one.graph_cost, abs=1e-2)
@@ -148,3 +148,64 @@ def test_unknown_tuning_is_an_error(setup, tmp_path):
             None, scps, refs, id2word, str(tmp_path), [1.0], [0.0],
             tuning="nbest",
         )  # fmt: skip
+
+
+def test_graph_arrays_are_the_graph_in_both_forms(setup, tmp_path):
+    root, _, _, _, _ = setup
+    graph = read_graph(str(root / "graph" / "HCLG.fst"))
+    write_graph(graph, str(tmp_path / "const.fst"), const=True)
+    for path in (root / "graph" / "HCLG.fst", tmp_path / "const.fst"):
+        arrays = read_graph_arrays(str(path))
+        assert arrays.start == graph.start
+        assert arrays.num_states == graph.num_states
+        for s in range(graph.num_states):
+            lo, n = arrays.first[s], arrays.count[s]
+            got = [
+                (int(i), int(o), float(w), int(d))
+                for (i, o, _, d), w in zip(
+                    arrays.arcs[lo : lo + n],
+                    arrays.weights[lo : lo + n, 2],
+                    strict=True,
+                )
+            ]
+            want = [
+                (a.ilabel, a.olabel, a.weight.value, a.nextstate)
+                for a in kf.ArcIterator(graph, s)
+            ]
+            assert got == want, (path, s)
+            assert arrays.num_eps[s] == sum(i == 0 for i, *_ in want)
+            assert arrays.final[s] == graph.final(s).value
+
+
+def test_truncated_vector_graph_is_an_error_naming_it(setup, tmp_path):
+    root, _, _, _, _ = setup
+    data = (root / "graph" / "HCLG.fst").read_bytes()
+    bad = tmp_path / "HCLG.fst"
+    bad.write_bytes(data[:-8])
+    with pytest.raises(ValueError, match=r"HCLG\.fst: could not read the FST"):
+        read_graph_arrays(str(bad))
+
+
+def test_lattice_search_prunes_to_max_active_and_checks_labels(setup):
+    root, model, scps, _, _ = setup
+    arrays = read_graph_arrays(str(root / "graph" / "HCLG.fst"))
+    tid2pdf = TransitionModel.read(str(model)).tid2pdf
+    scratch = np.full(arrays.num_states, -1, np.int32)
+    utt, mat = next(iter(kaldiio.load_scp(scps["dev"]).items()))
+    wide, _ = search_lattice(arrays, mat, tid2pdf, 0.1, scratch=scratch)
+    narrow, _ = search_lattice(
+        arrays, mat, tid2pdf, 0.1, max_active=20, min_active=5,
+        scratch=scratch,
+    )  # fmt: skip
+    assert (scratch == -1).all()
+    # Fewer tokens survive; pruning harder cannot find a cheaper path.
+    assert narrow.num_states < wide.num_states
+    cost = [
+        p.graph_cost + 0.1 * p.acoustic_cost
+        for p in (
+            grid_best_paths(a, [10.0], [0.0], utt)[0] for a in (wide, narrow)
+        )
+    ]
+    assert cost[1] >= cost[0] - 1e-3
+    with pytest.raises(ValueError, match="transition-ids"):
+        search_lattice(arrays, mat, tid2pdf[:5], 0.1)
