@@ -156,6 +156,7 @@ def _search(
     l_src = np.empty(16384, np.int32)
     l_dst = np.empty(16384, np.int32)
     l_word = np.empty(16384, np.int32)
+    l_tid = np.empty(16384, np.int32)
     l_graph = np.empty(16384, np.float32)
     l_ac = np.empty(16384, np.float32)
     queue = np.empty(4096, np.int32)
@@ -244,6 +245,7 @@ def _search(
                     l_src = _grow(l_src, nlink)
                     l_dst = _grow(l_dst, nlink)
                     l_word = _grow(l_word, nlink)
+                    l_tid = _grow(l_tid, nlink)
                     l_graph = _grow(l_graph, nlink)
                     l_ac = _grow(l_ac, nlink)
                 i = nlink
@@ -251,6 +253,7 @@ def _search(
                 l_src[i] = k
                 l_dst[i] = j
                 l_word[i] = arcs[a, 1]
+                l_tid[i] = 0
                 l_graph[i] = weights[a, 2]
                 l_ac[i] = 0.0
         eps_end[f] = nlink
@@ -275,6 +278,7 @@ def _search(
         l_src = _grow(l_src, nlink + need)
         l_dst = _grow(l_dst, nlink + need)
         l_word = _grow(l_word, nlink + need)
+        l_tid = _grow(l_tid, nlink + need)
         l_graph = _grow(l_graph, nlink + need)
         l_ac = _grow(l_ac, nlink + need)
         for k in range(fs, fe):
@@ -318,6 +322,7 @@ def _search(
                 l_src[i] = k
                 l_dst[i] = j
                 l_word[i] = arcs[a, 1]
+                l_tid[i] = il
                 l_graph[i] = weights[a, 2]
                 l_ac[i] = ac
         if ntok == fe:
@@ -333,18 +338,19 @@ def _search(
         l_src[:nlink],
         l_dst[:nlink],
         l_word[:nlink],
+        l_tid[:nlink],
         l_graph[:nlink],
         l_ac[:nlink],
     )
 
 
 @nb.njit(cache=True)
-def _relax_back(beta, lo, hi, l_src, l_dst, cost, repeat):
+def _relax_back(beta, lo, hi, l_src, l_dst, l_graph, l_ac, scale, repeat):
     """Backward costs over links ``[lo, hi)``; epsilon blocks to a fixpoint."""
     while True:
         changed = False
         for i in range(hi - 1, lo - 1, -1):
-            c = cost[i] + beta[l_dst[i]]
+            c = l_graph[i] + scale * l_ac[i] + beta[l_dst[i]]
             if c < beta[l_src[i]]:
                 beta[l_src[i]] = c
                 changed = True
@@ -362,6 +368,7 @@ def _prune(
     l_src,
     l_dst,
     l_word,
+    l_tid,
     l_graph,
     l_ac,
     final,
@@ -370,8 +377,8 @@ def _prune(
 ):
     """Final costs, backward costs, links within the lattice beam.
 
-    Returns the lattice's ``(num_states, src, dst, word, graph, acoustic,
-    final_states, final_costs, reached)``, tokens renumbered (the start
+    Returns the lattice's ``(num_states, src, dst, word, tid, graph,
+    acoustic, final_states, final_costs, reached)``, tokens renumbered (the start
     token is 0).
     """
     num_frames = frame_tok.shape[0] - 2
@@ -385,29 +392,50 @@ def _prune(
     beta = np.full(ntok, _INF)
     for k in range(fs, fe):
         beta[k] = final[tok_state[k]] if reached else 0.0
-    cost = l_graph.astype(np.float64) + acoustic_scale * l_ac
     for f in range(num_frames, -1, -1):
-        _relax_back(beta, eps_first[f], eps_end[f], l_src, l_dst, cost, True)
+        _relax_back(
+            beta, eps_first[f], eps_end[f], l_src, l_dst, l_graph, l_ac,
+            acoustic_scale, True,
+        )  # fmt: skip
         if f > 0:
             _relax_back(
-                beta, eps_end[f - 1], eps_first[f], l_src, l_dst, cost, False
-            )
+                beta, eps_end[f - 1], eps_first[f], l_src, l_dst, l_graph,
+                l_ac, acoustic_scale, False,
+            )  # fmt: skip
     best = beta[0]  # forward cost 0 at the start token
     limit = best + lattice_beam + 1e-3 * (1.0 + abs(best))
-    # Tokens on a kept link or final within the beam, renumbered.
+    # Links within the beam, their tokens renumbered (the start is 0).
     new_id = np.full(ntok, -1, np.int64)
     new_id[0] = 0
     num_states = 1
-    num_kept = 0
-    keep = np.zeros(l_src.shape[0], np.bool_)
-    for i in range(l_src.shape[0]):
-        if tok_cost[l_src[i]] + cost[i] + beta[l_dst[i]] <= limit:
-            keep[i] = True
-            num_kept += 1
-            for k in (l_src[i], l_dst[i]):
-                if new_id[k] < 0:
-                    new_id[k] = num_states
-                    num_states += 1
+    n = l_src.shape[0]
+    src = np.empty(n, np.int64)
+    dst = np.empty(n, np.int64)
+    word = np.empty(n, np.int64)
+    tid = np.empty(n, np.int64)
+    graph = np.empty(n)
+    acoustic = np.empty(n)
+    j = 0
+    for i in range(n):
+        a = l_src[i]
+        b = l_dst[i]
+        c = l_graph[i] + acoustic_scale * l_ac[i]
+        if tok_cost[a] + c + beta[b] > limit:
+            continue
+        if new_id[a] < 0:
+            new_id[a] = num_states
+            num_states += 1
+        if new_id[b] < 0:
+            new_id[b] = num_states
+            num_states += 1
+        src[j] = new_id[a]
+        dst[j] = new_id[b]
+        word[j] = l_word[i]
+        tid[j] = l_tid[i]
+        graph[j] = l_graph[i]
+        acoustic[j] = l_ac[i]
+        j += 1
+    num_kept = j
     num_final = 0
     for k in range(fs, fe):
         fc = final[tok_state[k]] if reached else 0.0
@@ -416,20 +444,6 @@ def _prune(
             if new_id[k] < 0:
                 new_id[k] = num_states
                 num_states += 1
-    src = np.empty(num_kept, np.int64)
-    dst = np.empty(num_kept, np.int64)
-    word = np.empty(num_kept, np.int64)
-    graph = np.empty(num_kept)
-    acoustic = np.empty(num_kept)
-    j = 0
-    for i in range(l_src.shape[0]):
-        if keep[i]:
-            src[j] = new_id[l_src[i]]
-            dst[j] = new_id[l_dst[i]]
-            word[j] = l_word[i]
-            graph[j] = l_graph[i]
-            acoustic[j] = l_ac[i]
-            j += 1
     fin_state = np.empty(num_final, np.int64)
     fin_cost = np.empty(num_final)
     j = 0
@@ -441,11 +455,12 @@ def _prune(
             j += 1
     return (
         num_states,
-        src,
-        dst,
-        word,
-        graph,
-        acoustic,
+        src[:num_kept],
+        dst[:num_kept],
+        word[:num_kept],
+        tid[:num_kept],
+        graph[:num_kept],
+        acoustic[:num_kept],
         fin_state,
         fin_cost,
         reached,
@@ -535,6 +550,7 @@ def search_lattice(
         l_src,
         l_dst,
         l_word,
+        l_tid,
         l_graph,
         l_ac,
     ) = _search(
@@ -567,6 +583,7 @@ def search_lattice(
         src,
         dst,
         word,
+        tid,
         graph_cost,
         acoustic,
         fin_state,
@@ -581,6 +598,7 @@ def search_lattice(
         l_src,
         l_dst,
         l_word,
+        l_tid,
         l_graph,
         l_ac,
         graph.final,
@@ -601,6 +619,7 @@ def search_lattice(
             final_states=fin_state,
             final_graph=fin_cost,
             final_acoustic=np.zeros(len(fin_state)),
+            tid=tid,
         ),
         bool(reached),
     )

@@ -428,7 +428,12 @@ def _graph_arrays():
     return _WORKER["graph_arrays"]
 
 
-def _rescore_one(utt, rxfile, lattice_lm_weight, lattice_beam, grid, source):
+def _rescore_one(
+    utt, rxfile, lattice_lm_weight, lattice_beam, grid, source, one=False
+):
+    """Grid best paths of one utterance's lattice; with ``one`` (a single
+    point), its :class:`~.decoder.DecodingResult` (alignment included)."""
+    from sb_rectifier.decoding.decoder import DecodingResult
     from sb_rectifier.decoding.lattice_search import search_lattice
     from sb_rectifier.decoding.rescore import grid_best_paths
 
@@ -445,12 +450,24 @@ def _rescore_one(utt, rxfile, lattice_lm_weight, lattice_beam, grid, source):
             lattice_beam=lattice_beam,
             scratch=_WORKER["scratch"],
         )
-        paths = grid_best_paths(lattice, grid[0], grid[1], where)
+        paths = grid_best_paths(lattice, grid[0], grid[1], where, one)
     except (ValueError, RuntimeError) as err:
         msg = str(err)
         raise ValueError(
             msg if msg.startswith(where) else f"{where}: {msg}"
         ) from None
+    if one:
+        (path,) = paths
+        (penalty,) = grid[1]
+        result = DecodingResult(
+            words=path.words,
+            alignment=path.alignment,
+            # as a decoding with the penalised graph reports it
+            graph_cost=path.graph_cost + penalty * len(path.words),
+            acoustic_cost=path.acoustic_cost,
+            reached_final=reached,
+        )
+        return utt, result, loglik.shape[0]
     return utt, (paths, reached), loglik.shape[0]
 
 
@@ -708,4 +725,73 @@ class ParallelDecoder:
         )
         self.last_frames = frames
         self.last_not_final = sum(not r[1] for r in results.values())
+        return results
+
+    def decode_lattices(
+        self,
+        scp,
+        lm_weight,
+        word_ins_penalty,
+        lattice_lm_weight,
+        lattice_beam=6.0,
+        progress=True,
+        desc="decoding",
+        source=None,
+    ):
+        """Decodes an scp into lattices; the best paths at one point.
+
+        What :meth:`decode` returns, with the search of
+        :meth:`rescore_grid`: each utterance is decoded into a lattice at
+        ``1 / lattice_lm_weight`` and its best path at ``(lm_weight,
+        word_ins_penalty)`` taken, with its alignment (Kaldi's scoring of
+        a lattice at one LM weight and penalty). A pair chosen on lattices
+        is then applied with the same search that chose it, and no graph
+        copy with the penalty is made.
+
+        Arguments
+        ---------
+        scp : str
+            Kaldi scp of log-likelihood matrices.
+        lm_weight, word_ins_penalty : float
+            The point.
+        lattice_lm_weight : float
+            LM weight (1 / acoustic scale) of lattice generation.
+        lattice_beam : float
+            Lattice beam.
+        progress : bool
+            Show a progress bar.
+        desc : str
+            Progress bar label.
+        source : str, optional
+            What to call the input in messages (default: ``scp``).
+
+        Returns
+        -------
+        dict
+            Utterance id -> ``DecodingResult``, in scp order; time, frames
+            and not-final count as :meth:`decode` keeps them.
+        """
+        if self.num_pdfs is None:
+            raise RuntimeError(
+                "ParallelDecoder.decode_lattices: use it in a 'with'"
+            )
+        scp = os.fspath(scp)
+        grid = ((float(lm_weight),), (float(word_ins_penalty),))
+        args = [
+            (
+                utt,
+                rx,
+                float(lattice_lm_weight),
+                float(lattice_beam),
+                grid,
+                source or scp,
+                True,
+            )
+            for utt, rx in read_scp(scp)
+        ]
+        results, frames = self._run(
+            _rescore_one, args, scp, progress, desc, source
+        )
+        self.last_frames = frames
+        self.last_not_final = sum(not r.reached_final for r in results.values())
         return results

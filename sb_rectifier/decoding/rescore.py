@@ -49,6 +49,9 @@ class LatticeArrays:
         int64 final states.
     final_graph, final_acoustic : numpy.ndarray
         Their final costs.
+    tid : numpy.ndarray, optional
+        int64 transition-id of each arc (0: an epsilon arc, no frame);
+        needed for alignments.
     """
 
     num_states: int
@@ -61,6 +64,7 @@ class LatticeArrays:
     final_states: np.ndarray
     final_graph: np.ndarray
     final_acoustic: np.ndarray
+    tid: np.ndarray = None
 
 
 @dataclass
@@ -75,11 +79,14 @@ class GridPath:
         Graph cost of the path (without the insertion penalty).
     acoustic_cost : float
         Unscaled acoustic cost of the path.
+    alignment : numpy.ndarray, optional
+        int32 transition-ids, one per frame (``alignments=True``).
     """
 
     words: list
     graph_cost: float
     acoustic_cost: float
+    alignment: np.ndarray = None
 
 
 def _grid(lm_weights, penalties):
@@ -89,7 +96,9 @@ def _grid(lm_weights, penalties):
     return points, inv, pen
 
 
-def grid_best_paths(arrays, lm_weights, penalties, where="lattice"):
+def grid_best_paths(
+    arrays, lm_weights, penalties, where="lattice", alignments=False
+):
     """Best path of a lattice for every (LM weight, penalty) pair.
 
     The cost of a path at point ``(lmwt, wip)`` is ``graph + acoustic /
@@ -100,13 +109,15 @@ def grid_best_paths(arrays, lm_weights, penalties, where="lattice"):
     Arguments
     ---------
     arrays : LatticeArrays
-        The lattice (:func:`lattice_arrays`).
+        The lattice (:func:`.lattice_search.search_lattice`).
     lm_weights : list of float
         LM weights (positive).
     penalties : list of float
         Word insertion penalties.
     where : str
         The utterance, named in errors.
+    alignments : bool
+        Also give each path's transition-ids (the lattice's ``tid``).
 
     Returns
     -------
@@ -135,7 +146,10 @@ def grid_best_paths(arrays, lm_weights, penalties, where="lattice"):
     [[6, 6], [5], [5], [5]]
     """
     points, inv, pen = _grid(lm_weights, penalties)
-    error, words, offsets, graph, acoustic = _grid_dp(
+    if alignments and arrays.tid is None:
+        raise ValueError(f"{where}: the lattice has no transition-ids")
+    tid = arrays.tid if alignments else np.zeros(0, np.int64)
+    error, words, offsets, graph, acoustic, ali, ali_offsets = _grid_dp(
         int(arrays.num_states),
         int(arrays.start),
         np.ascontiguousarray(arrays.src, np.int64),
@@ -148,6 +162,7 @@ def grid_best_paths(arrays, lm_weights, penalties, where="lattice"):
         np.ascontiguousarray(arrays.final_acoustic, np.float64),
         inv,
         pen,
+        np.ascontiguousarray(tid, np.int64),
     )
     if error == 1:
         raise ValueError(f"{where}: the lattice has a cycle")
@@ -158,6 +173,9 @@ def grid_best_paths(arrays, lm_weights, penalties, where="lattice"):
             words[offsets[k] : offsets[k + 1]].tolist(),
             float(graph[k]),
             float(acoustic[k]),
+            ali[ali_offsets[k] : ali_offsets[k + 1]].astype(np.int32)
+            if alignments
+            else None,
         )
         for k in range(len(points))
     ]
@@ -177,10 +195,13 @@ def _grid_dp(
     final_acoustic,
     inv,
     pen,
+    tid,
 ):
-    """Best path per grid point: ``(error, words, offsets, graph, acoustic)``.
+    """Best path per grid point.
 
-    ``error``: 0, 1 (a cycle) or 2 (no final state reachable).
+    Returns ``(error, words, offsets, graph, acoustic, ali, ali_offsets)``;
+    ``error``: 0, 1 (a cycle) or 2 (no final state reachable); ``ali``
+    only when ``tid`` is not empty.
     """
     num_points = inv.shape[0]
     num_arcs = src.shape[0]
@@ -230,7 +251,7 @@ def _grid_dp(
     empty_i = np.zeros(0, np.int64)
     empty_f = np.zeros(0)
     if tail < num_states:
-        return 1, empty_i, empty_i, empty_f, empty_f
+        return 1, empty_i, empty_i, empty_f, empty_f, empty_i, empty_i
     end = np.full(num_points, -1, np.int64)
     g_cost = np.zeros(num_points)
     a_cost = np.zeros(num_points)
@@ -243,30 +264,41 @@ def _grid_dp(
                 low = c
                 end[k] = j
         if end[k] < 0:
-            return 2, empty_i, empty_i, empty_f, empty_f
+            return 2, empty_i, empty_i, empty_f, empty_f, empty_i, empty_i
         g_cost[k] = final_graph[end[k]]
         a_cost[k] = final_acoustic[end[k]]
-    # Backtrace: count the words, then fill them in order.
+    # Backtrace: count the words (and frames), then fill them in order.
+    with_ali = tid.shape[0] > 0
     offsets = np.zeros(num_points + 1, np.int64)
+    ali_offsets = np.zeros(num_points + 1, np.int64)
     for k in range(num_points):
         s = final_states[end[k]]
         n = 0
+        frames = 0
         while back[s, k] >= 0:
             a = back[s, k]
             if word[a] != 0:
                 n += 1
+            if with_ali and tid[a] != 0:
+                frames += 1
             g_cost[k] += graph[a]
             a_cost[k] += acoustic[a]
             s = src[a]
         offsets[k + 1] = offsets[k] + n
+        ali_offsets[k + 1] = ali_offsets[k] + frames
     words = np.empty(offsets[num_points], np.int64)
+    ali = np.empty(ali_offsets[num_points], np.int64)
     for k in range(num_points):
         s = final_states[end[k]]
         i = offsets[k + 1]
+        j = ali_offsets[k + 1]
         while back[s, k] >= 0:
             a = back[s, k]
             if word[a] != 0:
                 i -= 1
                 words[i] = word[a]
+            if with_ali and tid[a] != 0:
+                j -= 1
+                ali[j] = tid[a]
             s = src[a]
-    return 0, words, offsets, g_cost, a_cost
+    return 0, words, offsets, g_cost, a_cost, ali, ali_offsets

@@ -243,9 +243,11 @@ def tune_and_decode(
     tuning : str
         ``"exhaustive"``: decode dev once per grid point; ``"lattice"``:
         decode dev once into lattices and take each point's best path
-        (:meth:`ParallelDecoder.rescore_grid`, Kaldi's scoring). Either
-        way the chosen pair then decodes dev and test with the 1-best
-        decoder.
+        (:meth:`ParallelDecoder.rescore_grid`, Kaldi's scoring). The
+        chosen pair then decodes dev and test with the same search: the
+        1-best decoder (exhaustive), or lattices at the generation LM
+        weight and their best path at the pair
+        (:meth:`ParallelDecoder.decode_lattices`).
     lattice_beam : float
         Lattice beam (``tuning="lattice"``).
     lattice_lm_weight : float, optional
@@ -290,6 +292,8 @@ def tune_and_decode(
             "tune_and_decode: the dev references have no words: the WER "
             "is undefined, nothing to tune on"
         )
+    if tuning == "lattice" and lattice_lm_weight is None:
+        lattice_lm_weight = statistics.median_low(sorted(lm_weights))
     grid = []
     best = None
     start = time.time()
@@ -341,13 +345,24 @@ def tune_and_decode(
         "tuning_seconds": tuning_seconds,
     }
     for split in ("dev", "test"):
-        results = decoder.decode(
-            scps[split],
-            1.0 / lm_weight,
-            penalty,
-            progress=progress,
-            desc=f"decode {split}",
-        )
+        if tuning == "lattice":
+            results = decoder.decode_lattices(
+                scps[split],
+                lm_weight,
+                penalty,
+                lattice_lm_weight,
+                lattice_beam=lattice_beam,
+                progress=progress,
+                desc=f"decode {split}",
+            )
+        else:
+            results = decoder.decode(
+                scps[split],
+                1.0 / lm_weight,
+                penalty,
+                progress=progress,
+                desc=f"decode {split}",
+            )
         seconds, frames = decoder.last_seconds, decoder.last_frames
         not_final = _not_final_summary(split, results)
         hyps = hyps_of(results, id2word, words_file)

@@ -70,9 +70,12 @@ def test_lattice_best_path_at_reference_scale_is_the_1best(setup):
         for scale in (0.1, 0.5):
             one = decode_utterance(graph, mat, tid2pdf, scale)
             lattice, reached = search_lattice(arrays, mat, tid2pdf, scale)
-            (path,) = grid_best_paths(lattice, [1 / scale], [0.0], utt)
+            (path,) = grid_best_paths(
+                lattice, [1 / scale], [0.0], utt, alignments=True
+            )
             assert reached == one.reached_final
             assert path.words == one.words, utt
+            assert path.alignment.tolist() == one.alignment.tolist(), utt
             assert path.graph_cost == pytest.approx(one.graph_cost, abs=1e-2)
             assert path.acoustic_cost == pytest.approx(
                 one.acoustic_cost, rel=1e-4, abs=1e-2
