@@ -24,9 +24,16 @@ passes each of them through on its own input label above the largest
 transition-id (``num_transition_ids + 1 + k`` for the ``k``-th), so that
 H o (L o G) can be determinised too; then these labels are replaced by
 epsilon (by composing with a one-state relabelling transducer, since
-kaldifst has no ``relabel``), epsilons are removed and the result is
-minimised. The final HCLG has only transition-ids ``1..N`` as input
-labels.
+kaldifst has no ``relabel``) and the result is minimised. The final HCLG
+has only transition-ids ``1..N`` (and epsilon) as input labels.
+
+The epsilons the disambiguation symbols leave are kept, as ``mkgraph.sh``
+mostly keeps them (its ``fstrmepslocal`` removes only those it can
+without growing the graph; kaldifst has no local removal). Removing them
+all (``rmepsilon``) copies the arcs that an n-gram G's back-off state
+leads to onto every state that reaches it: on a 2k-word, 50k-n-gram
+graph, 6.0 M arcs instead of 1.1 M and twice the build time, for the same
+decoding (docs/benchmarks.md, "Decoding at Switchboard scale").
 
 Authors
  * sb_rectifier developers 2026
@@ -152,7 +159,7 @@ def compile_hclg(
 ):
     """Compiles HCLG: determinised, minimised, transition-id inputs.
 
-    ``LG = min(det(L o G))`` and ``HCLG = min(rmeps(unmark(det(H o LG))))``
+    ``LG = min(det(L o G))`` and ``HCLG = min(unmark(det(H o LG)))``
     in the log semiring (Kaldi's ``fstdeterminizestar --use-log=true``),
     with the disambiguation scheme of the module docstring.
 
@@ -247,7 +254,6 @@ def compile_hclg(
     num_tids = model.num_transition_ids
     disambig_tids = range(num_tids + 1, num_tids + 1 + len(disambig_phones))
     HCLG = _remove_input_labels(HLG, num_tids, disambig_tids)
-    kf.rmepsilon(HCLG)
     kf.minimize_encoded(HCLG)
     kf.arcsort(HCLG, sort_type="ilabel")
     sizes["HCLG"] = graph_size(HCLG)
