@@ -266,9 +266,11 @@ def prepare(
 
     Example
     -------
-    >>> prepare("no_s5c", "out")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    S5cError: no_s5c: not a directory
+    >>> try:
+    ...     prepare("no_s5c", "out")
+    ... except S5cError as err:
+    ...     print(err)
+    no_s5c: not a directory
     """
     if not os.path.isdir(s5c):
         raise S5cError(f"{s5c}: not a directory")
