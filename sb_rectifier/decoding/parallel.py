@@ -703,12 +703,23 @@ class ParallelDecoder:
             :class:`.rescore.GridPath`, LM weight major. Time and frames
             are kept in ``last_seconds`` and ``last_frames``.
         """
-        if self.num_pdfs is None:
-            raise RuntimeError(
-                "ParallelDecoder.rescore_grid: use it in a 'with'"
-            )
-        scp = os.fspath(scp)
         grid = (tuple(lm_weights), tuple(penalties))
+        results = self._run_lattices(
+            "rescore_grid", scp, grid, lattice_lm_weight, lattice_beam,
+            False, progress, desc, source,
+        )  # fmt: skip
+        self.last_not_final = sum(not r[1] for r in results.values())
+        return results
+
+    def _run_lattices(
+        self, name, scp, grid, lattice_lm_weight, lattice_beam, one,
+        progress, desc, source,
+    ):  # fmt: skip
+        """:func:`_rescore_one` over an scp (``one``: a single point's
+        :class:`~.decoder.DecodingResult`)."""
+        if self.num_pdfs is None:
+            raise RuntimeError(f"ParallelDecoder.{name}: use it in a 'with'")
+        scp = os.fspath(scp)
         args = [
             (
                 utt,
@@ -717,6 +728,7 @@ class ParallelDecoder:
                 float(lattice_beam),
                 grid,
                 source or scp,
+                one,
             )
             for utt, rx in read_scp(scp)
         ]
@@ -724,7 +736,6 @@ class ParallelDecoder:
             _rescore_one, args, scp, progress, desc, source
         )
         self.last_frames = frames
-        self.last_not_final = sum(not r[1] for r in results.values())
         return results
 
     def decode_lattices(
@@ -771,27 +782,10 @@ class ParallelDecoder:
             Utterance id -> ``DecodingResult``, in scp order; time, frames
             and not-final count as :meth:`decode` keeps them.
         """
-        if self.num_pdfs is None:
-            raise RuntimeError(
-                "ParallelDecoder.decode_lattices: use it in a 'with'"
-            )
-        scp = os.fspath(scp)
         grid = ((float(lm_weight),), (float(word_ins_penalty),))
-        args = [
-            (
-                utt,
-                rx,
-                float(lattice_lm_weight),
-                float(lattice_beam),
-                grid,
-                source or scp,
-                True,
-            )
-            for utt, rx in read_scp(scp)
-        ]
-        results, frames = self._run(
-            _rescore_one, args, scp, progress, desc, source
-        )
-        self.last_frames = frames
+        results = self._run_lattices(
+            "decode_lattices", scp, grid, lattice_lm_weight, lattice_beam,
+            True, progress, desc, source,
+        )  # fmt: skip
         self.last_not_final = sum(not r.reached_final for r in results.values())
         return results
