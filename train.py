@@ -548,16 +548,33 @@ def main(argv):
     finally:
         if lock is not None:
             lock.release()
+    # The Brain is a recoverable of the checkpointer in hparams: dropped
+    # here, it and its DDP modules go before the group is closed.
+    del hparams
     end_process_group()
     return summary
 
 
 def end_process_group():
     """Lets every DDP process finish together, then closes the group (a
-    process that exits while another still talks to it can abort)."""
+    process that exits while another still talks to it can abort).
+
+    Once ``main`` has dropped ``hparams``, the Brain is unreachable but
+    still alive in reference cycles (``valid_context`` refers to it), and
+    with it the DDP reducer that holds the process group, which would
+    then be torn down during interpreter exit, after the group was
+    closed: the likely cause of a rare abort at exit (``terminate called
+    without an active exception``, once in a few full CI runs). So it is
+    collected here, while the interpreter is whole, before the group is
+    closed (checked by hand: no ``DistributedDataParallel`` object is
+    left after this collection; one was before ``hparams`` was dropped).
+    """
+    import gc
+
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
 
